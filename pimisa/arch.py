@@ -1,0 +1,257 @@
+"""Architecture presets: device geometry and DRAM timing, loaded from validated TOML files.
+
+Bundled presets live in `pimisa/presets/*.toml`; a user may pass the path of their own file of
+the same shape. Validation reports every bad field at once (unknown key, wrong type,
+impossible value), one line each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pimisa.errors import InputError
+from pimisa.isa import ALL_BANKS, FIELD_BITS, PRED_MASK_BITS
+
+DEFAULT_ARCH = "hbm3"
+LANE_BITS = 32
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Device organisation; `channels` are the (pseudo-)channels of one stack."""
+
+    stacks: int
+    channels: int
+    banks: int
+    bank_groups: int
+    rows: int
+    row_bytes: int
+    word_bits: int
+    lanes: int
+    vector_registers: int
+    mask_registers: int
+    banks_per_pim_unit: int
+
+    @property
+    def cols(self) -> int:
+        """Column words per row."""
+        return self.row_bytes * 8 // self.word_bits
+
+    @property
+    def units_per_channel(self) -> int:
+        """PIM units per channel (banks / banks_per_pim_unit)."""
+        return self.banks // self.banks_per_pim_unit
+
+    @property
+    def total_channels(self) -> int:
+        """Channels over all stacks."""
+        return self.stacks * self.channels
+
+    @property
+    def total_units(self) -> int:
+        """PIM units of the whole device."""
+        return self.total_channels * self.units_per_channel
+
+    @property
+    def word_bytes(self) -> int:
+        """Bytes per column word."""
+        return self.word_bits // 8
+
+
+@dataclass(frozen=True)
+class Timing:
+    """DRAM timing in cycles of tCK_ns; 0 marks a constraint absent from the source."""
+
+    tCK_ns: float
+    CL: int
+    CWL: int
+    tRCD_RD: int
+    tRCD_WR: int
+    tRP: int
+    tRAS: int
+    tRC: int
+    tWR: int
+    tRTP_S: int
+    tRTP_L: int
+    tCCD_S: int
+    tCCD_L: int
+    tRRD_S: int
+    tRRD_L: int
+    tFAW: int
+    tWTR_S: int
+    tWTR_L: int
+    tRFC: int
+    tREFI: int
+    nBL: int
+    tRTW: int | None = None  # absent: derived as CL + nBL + 2 - CWL
+
+    @property
+    def rtw(self) -> int:
+        """Read-to-write turnaround, derived when the preset does not give tRTW."""
+        if self.tRTW is not None:
+            return self.tRTW
+        return max(self.CL + self.nBL + 2 - self.CWL, 0)
+
+
+@dataclass(frozen=True)
+class Arch:
+    """A whole architecture preset."""
+
+    name: str
+    description: str
+    geometry: Geometry
+    timing: Timing
+    source: str
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-able form, with the derived quantities a user wants to see."""
+        g = self.geometry
+        return {
+            "name": self.name,
+            "description": self.description,
+            "source": self.source,
+            "geometry": dataclasses.asdict(g),
+            "timing": dataclasses.asdict(self.timing),
+            "derived": {
+                "cols": g.cols,
+                "units_per_channel": g.units_per_channel,
+                "total_units": g.total_units,
+                "tRTW_effective": self.timing.rtw,
+                "capacity_bytes": g.stacks * g.channels * g.banks * g.rows * g.row_bytes,
+            },
+        }
+
+
+_OPTIONAL = {"tRTW"}
+
+
+def _check_section(
+    cls: type, table: object, section: str, errors: list[str], where: str
+) -> dict[str, object]:
+    if not isinstance(table, dict):
+        errors.append(f"{where}: [{section}] must be a table")
+        return {}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        if key not in fields:
+            errors.append(f"{where}: [{section}] unknown key {key!r}")
+            continue
+        want_float = key == "tCK_ns"
+        ok = isinstance(value, (int, float)) if want_float else isinstance(value, int)
+        if isinstance(value, bool) or not ok:
+            kind = "a number" if want_float else "an integer"
+            errors.append(f"{where}: [{section}] {key} must be {kind}, got {value!r}")
+            continue
+        if value < 0:
+            errors.append(f"{where}: [{section}] {key} must be >= 0, got {value}")
+            continue
+        values[key] = float(value) if want_float else value
+    for name in fields:
+        if name not in table and name not in _OPTIONAL:
+            errors.append(f"{where}: [{section}] missing key {name!r}")
+    return values
+
+
+def _check_geometry(g: Geometry, errors: list[str], where: str) -> None:
+    def bad(msg: str) -> None:
+        errors.append(f"{where}: [geometry] {msg}")
+
+    for name in ("stacks", "channels", "banks", "bank_groups", "rows", "row_bytes",
+                 "word_bits", "lanes", "vector_registers", "banks_per_pim_unit"):
+        if getattr(g, name) < 1:
+            bad(f"{name} must be at least 1")
+    if g.lanes * LANE_BITS != g.word_bits:
+        bad(f"word_bits ({g.word_bits}) must equal lanes x {LANE_BITS} ({g.lanes * LANE_BITS})")
+    if g.lanes > 32:
+        bad(f"lanes must be at most 32 (a lane mask is one 32-bit word), got {g.lanes}")
+    if g.word_bits % 8 or (g.word_bits and (g.row_bytes * 8) % g.word_bits):
+        bad(f"row_bytes ({g.row_bytes}) must hold a whole number of {g.word_bits}-bit words")
+    elif g.word_bits and g.cols > (1 << FIELD_BITS["col"]):
+        bad(f"a row of {g.cols} words exceeds the {1 << FIELD_BITS['col']} the col field holds")
+    if g.banks >= ALL_BANKS:
+        bad(f"banks must be below {ALL_BANKS}, got {g.banks}")
+    if g.banks_per_pim_unit and g.banks % g.banks_per_pim_unit:
+        bad(f"banks ({g.banks}) must be a multiple of banks_per_pim_unit")
+    if g.bank_groups and g.banks % g.bank_groups:
+        bad(f"banks ({g.banks}) must be a multiple of bank_groups ({g.bank_groups})")
+    if g.vector_registers > 255:
+        bad(f"vector_registers must be at most 255, got {g.vector_registers}")
+    if not 1 <= g.mask_registers <= PRED_MASK_BITS + 1:
+        bad(f"mask_registers must be in 1..{PRED_MASK_BITS + 1}, got {g.mask_registers}")
+    if g.rows > (1 << FIELD_BITS["row"]):
+        bad(f"rows must be at most 2^{FIELD_BITS['row']}, got {g.rows}")
+
+
+def _check_timing(t: Timing, errors: list[str], where: str) -> None:
+    if t.tCK_ns <= 0:
+        errors.append(f"{where}: [timing] tCK_ns must be positive, got {t.tCK_ns}")
+    if t.tCCD_L < 1:
+        errors.append(f"{where}: [timing] tCCD_L must be at least 1 (one PIM command slot)")
+    if t.tRC and t.tRAS > t.tRC:
+        errors.append(f"{where}: [timing] tRAS ({t.tRAS}) cannot exceed tRC ({t.tRC})")
+    if t.tREFI and t.tRFC >= t.tREFI:
+        errors.append(f"{where}: [timing] tRFC ({t.tRFC}) must be below tREFI ({t.tREFI})")
+
+
+def parse_arch(doc: dict[str, object], where: str) -> Arch:
+    """Build and validate an Arch from parsed TOML; InputError lists every bad field."""
+    errors: list[str] = []
+    for key in doc:
+        if key not in ("name", "description", "geometry", "timing"):
+            errors.append(f"{where}: unknown key {key!r}")
+    name = doc.get("name")
+    if not isinstance(name, str) or not name:
+        errors.append(f"{where}: 'name' must be a non-empty string")
+        name = "?"
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        errors.append(f"{where}: 'description' must be a string")
+        description = ""
+    gvals = _check_section(Geometry, doc.get("geometry"), "geometry", errors, where)
+    tvals = _check_section(Timing, doc.get("timing"), "timing", errors, where)
+    if errors:
+        raise InputError("\n".join(errors))
+    geometry = Geometry(**gvals)  # type: ignore[arg-type]
+    timing = Timing(**tvals)  # type: ignore[arg-type]
+    _check_geometry(geometry, errors, where)
+    _check_timing(timing, errors, where)
+    if errors:
+        raise InputError("\n".join(errors))
+    return Arch(name, description, geometry, timing, where)
+
+
+def preset_names() -> list[str]:
+    """Names of the bundled presets."""
+    files = resources.files("pimisa.presets").iterdir()
+    return sorted(f.name[:-5] for f in files if f.name.endswith(".toml"))
+
+
+def load_arch(spec: str | Path | None = None) -> Arch:
+    """Load a bundled preset by name, or a user preset from a .toml path (default: hbm3)."""
+    spec = DEFAULT_ARCH if spec is None else spec
+    text_spec = str(spec)
+    if text_spec.endswith(".toml") or "/" in text_spec:
+        path = Path(text_spec)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read architecture file: {exc.strerror}") from None
+        where = str(path)
+    else:
+        if text_spec not in preset_names():
+            raise InputError(
+                f"unknown architecture {text_spec!r}; presets: {', '.join(preset_names())} "
+                "(or pass a .toml file)"
+            )
+        text = resources.files("pimisa.presets").joinpath(f"{text_spec}.toml").read_text()
+        where = f"preset {text_spec}"
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: invalid TOML: {exc}") from None
+    return parse_arch(doc, where)

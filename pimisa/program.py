@@ -1,0 +1,175 @@
+"""An assembled program (command records, kernel metadata, source map) and its .pimb file.
+
+File layout (little-endian):
+
+    0   4 bytes  magic b"PIMB"
+    4   u16      format version
+    6   u16      record size in bytes (16)
+    8   u64      ISA hash (pimisa.isa.ISA_HASH of the assembler that wrote it)
+    16  u64      command count N
+    24  u32      metadata length L (UTF-8 JSON: arch, kernel metadata, source files)
+    28  u32      reserved (0)
+    32  L bytes  metadata, then zero padding to a multiple of 16
+    ..  N x 16   records (pimisa.isa.RECORD_DTYPE)
+    ..  N x 8    source map (SRCMAP_DTYPE: file index, line, column; line 0 = unknown)
+
+Loading is a numpy view of the records, never a Python loop over commands.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pimisa.errors import InputError
+from pimisa.fileio import atomic_write_bytes
+from pimisa.isa import ISA_HASH, RECORD_DTYPE
+
+MAGIC = b"PIMB"
+FORMAT_VERSION = 1
+HEADER = struct.Struct("<4sHHQQII")
+SRCMAP_DTYPE = np.dtype([("file", "<u2"), ("col", "<u2"), ("line", "<u4")])
+MAX_COMMANDS = 1 << 34
+
+
+@dataclass
+class Region:
+    """A named range of rows in each tile: a kernel input, output or scratch area.
+
+    `row` is relative to the tile base; `layout` names how pimisa.layout maps a tensor onto
+    the region's words; `params` holds the directive's extra key=value settings.
+    """
+
+    name: str
+    kind: str  # "input" | "output" | "scratch"
+    row: int
+    rows: int
+    layout: str = "raw"
+    params: dict[str, int | str] = field(default_factory=dict)
+
+
+@dataclass
+class KernelMeta:
+    """What a kernel declares about itself in directives."""
+
+    name: str = ""
+    arch: str | None = None
+    regions: list[Region] = field(default_factory=list)
+    params: dict[str, int | str] = field(default_factory=dict)
+
+    @property
+    def tile_rows(self) -> int:
+        """Rows one tile occupies in a bank: the end of the last region (at least 1)."""
+        return max([r.row + r.rows for r in self.regions], default=1) or 1
+
+    def region(self, name: str) -> Region:
+        """The region called `name`; InputError if the kernel declares none."""
+        for r in self.regions:
+            if r.name == name:
+                return r
+        names = ", ".join(r.name for r in self.regions) or "none"
+        raise InputError(f"kernel {self.name!r} declares no region {name!r} (it has: {names})")
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-able form."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, object]) -> KernelMeta:
+        """Inverse of to_json."""
+        regions = [Region(**r) for r in doc.get("regions", [])]  # type: ignore[arg-type]
+        return cls(
+            name=str(doc.get("name", "")),
+            arch=doc.get("arch"),  # type: ignore[arg-type]
+            regions=regions,
+            params=dict(doc.get("params", {})),  # type: ignore[arg-type]
+        )
+
+
+@dataclass
+class Program:
+    """Command records plus what is needed to run, time and explain them."""
+
+    records: np.ndarray  # RECORD_DTYPE, shape (N,)
+    meta: KernelMeta = field(default_factory=KernelMeta)
+    srcmap: np.ndarray | None = None  # SRCMAP_DTYPE, shape (N,)
+    files: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.records.shape[0])
+
+    def location(self, index: int) -> str:
+        """`file:line:col` of command `index`, or `command #index` if unknown."""
+        if self.srcmap is not None and 0 <= index < len(self.srcmap):
+            entry = self.srcmap[index]
+            line = int(entry["line"])
+            f = int(entry["file"])
+            if line and f < len(self.files):
+                return f"{self.files[f]}:{line}:{int(entry['col'])}"
+        return f"command #{index}"
+
+    def to_bytes(self) -> bytes:
+        """Serialise to the .pimb format."""
+        n = len(self)
+        srcmap = self.srcmap if self.srcmap is not None else np.zeros(n, SRCMAP_DTYPE)
+        meta = json.dumps(
+            {"kernel": self.meta.to_json(), "files": self.files}, sort_keys=True
+        ).encode()
+        pad = b"\0" * (-(HEADER.size + len(meta)) % 16)
+        header = HEADER.pack(MAGIC, FORMAT_VERSION, RECORD_DTYPE.itemsize, ISA_HASH, n,
+                             len(meta), 0)
+        records = np.ascontiguousarray(self.records, dtype=RECORD_DTYPE)
+        return b"".join([header, meta, pad, records.tobytes(),
+                         np.ascontiguousarray(srcmap, dtype=SRCMAP_DTYPE).tobytes()])
+
+    def save(self, path: str | Path) -> None:
+        """Write the .pimb file atomically."""
+        atomic_write_bytes(path, self.to_bytes())
+
+
+def program_from_bytes(data: bytes, where: str = "<bytes>") -> Program:
+    """Parse a .pimb image; InputError with a one-line cause for anything malformed."""
+    if len(data) < HEADER.size:
+        raise InputError(f"{where}: not a .pimb file (truncated header, {len(data)} bytes)")
+    magic, version, recsize, isa_hash, n, meta_len, _ = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise InputError(f"{where}: not a .pimb file (bad magic {magic!r})")
+    if version != FORMAT_VERSION:
+        raise InputError(f"{where}: unsupported .pimb format version {version} "
+                         f"(this pimisa reads version {FORMAT_VERSION})")
+    if recsize != RECORD_DTYPE.itemsize:
+        raise InputError(f"{where}: record size {recsize} != {RECORD_DTYPE.itemsize}")
+    if isa_hash != ISA_HASH:
+        raise InputError(f"{where}: written for another ISA (hash {isa_hash:#018x}, this "
+                         f"pimisa has {ISA_HASH:#018x}); re-assemble the source")
+    if n > MAX_COMMANDS:
+        raise InputError(f"{where}: corrupt header (command count {n})")
+    meta_end = HEADER.size + meta_len
+    rec_start = meta_end + (-meta_end % 16)
+    expected = rec_start + n * (RECORD_DTYPE.itemsize + SRCMAP_DTYPE.itemsize)
+    if len(data) != expected:
+        what = "truncated" if len(data) < expected else "has trailing bytes"
+        raise InputError(f"{where}: file {what} ({len(data)} bytes, header says {expected})")
+    try:
+        doc = json.loads(data[HEADER.size:meta_end].decode("utf-8"))
+        meta = KernelMeta.from_json(doc["kernel"])
+        files = [str(f) for f in doc["files"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{where}: corrupt metadata ({exc})") from None
+    records = np.frombuffer(data, dtype=RECORD_DTYPE, count=n, offset=rec_start)
+    srcmap = np.frombuffer(data, dtype=SRCMAP_DTYPE, count=n,
+                           offset=rec_start + n * RECORD_DTYPE.itemsize)
+    return Program(records, meta, srcmap, files)
+
+
+def load_program(path: str | Path) -> Program:
+    """Read a .pimb file (records are checked against an architecture by the consumer)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return program_from_bytes(data, str(path))
