@@ -1,0 +1,1 @@
+"""The pimisa assembler: Lark grammar and passes (installed as pimisa.asm)."""

@@ -1,0 +1,1 @@
+"""Bundled hand-written .pimasm kernels (installed as pimisa.kernels)."""

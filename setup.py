@@ -1,0 +1,5 @@
+"""Build hook: the cffi C cores (out-of-line API mode) are compiled during `pip install`."""
+
+from setuptools import setup
+
+setup(cffi_modules=[])
