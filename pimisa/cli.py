@@ -13,6 +13,7 @@ from pimisa.errors import PimisaError
 # `set_defaults(func=...)`; func(args) returns the exit code.
 COMMAND_MODULES = [
     "pimisa.commands.arch_cmd",
+    "pimisa.commands.isa_cmd",
 ]
 
 
@@ -27,7 +28,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered sub-command."""
-    parser = _Parser(prog="pimisa", description=__doc__)
+    parser = _Parser(
+        prog="pimisa",
+        description="Write, assemble, run, time and fuzz processing-in-memory kernels.",
+        epilog="Run `pimisa COMMAND --help` for a command's options. Exit codes: 0 success, "
+        "1 error in the input (source, data, files), 2 usage error.",
+    )
     parser.add_argument("--version", action="version", version=f"pimisa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:

@@ -101,6 +101,13 @@ def _from_f32(x: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(x), U32(CANONICAL_NAN), bits).astype(U32)
 
 
+def _float_op(op: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray,
+              b: np.ndarray) -> np.ndarray:
+    """A float32 lane op on raw bits; IEEE results (no warnings), canonical NaN."""
+    with np.errstate(all="ignore"):
+        return _from_f32(op(_f32(a), _f32(b)))
+
+
 def _shl(a: np.ndarray, s: np.ndarray) -> np.ndarray:
     s = s.astype(np.uint64)
     return np.where(s >= 32, 0, (a.astype(np.uint64) << np.minimum(s, 31)) & 0xFFFFFFFF).astype(U32)
@@ -197,14 +204,14 @@ TABLE: tuple[Instr, ...] = (
     Instr("srai", 0x26, ("vd", "va", "sh"), "lane", "vd = va >> sh, arithmetic (sh in 0..31).",
           lambda a, b, i: (_i32(a) >> np.int32(i)).view(U32)),
     Instr("fadd", 0x30, ("vd", "va", "vb"), "lane", "vd = va + vb in float32.",
-          lambda a, b, i: _from_f32(_f32(a) + _f32(b))),
+          lambda a, b, i: _float_op(np.add, a, b)),
     Instr("fsub", 0x31, ("vd", "va", "vb"), "lane", "vd = va - vb in float32.",
-          lambda a, b, i: _from_f32(_f32(a) - _f32(b))),
+          lambda a, b, i: _float_op(np.subtract, a, b)),
     Instr("fmul", 0x32, ("vd", "va", "vb"), "lane", "vd = va * vb in float32.",
-          lambda a, b, i: _from_f32(_f32(a) * _f32(b))),
+          lambda a, b, i: _float_op(np.multiply, a, b)),
     Instr("fmac", 0x33, ("vd", "va", "vb"), "lane_acc",
           "vd = vd + va * vb in float32 (two roundings, not fused).",
-          lambda d, a, b: _from_f32(_f32(d) + _f32(_from_f32(_f32(a) * _f32(b))))),
+          lambda d, a, b: _float_op(np.add, d, _float_op(np.multiply, a, b))),
     Instr("cmp", 0x40, ("cc", "md", "va", "vb"), "compare",
           "Masked compare: md = (va <cc> vb) per lane; under a predicate only selected lanes "
           "of md change."),
@@ -279,10 +286,11 @@ def table_fingerprint() -> dict[str, object]:
     }
 
 
-def _isa_hash() -> int:
-    blob = json.dumps(table_fingerprint(), sort_keys=True).encode()
+def isa_hash_of(fingerprint: dict[str, object]) -> int:
+    """64-bit hash of an encoding fingerprint; a .pimb records the hash of its assembler."""
+    blob = json.dumps(fingerprint, sort_keys=True).encode()
     return int.from_bytes(hashlib.sha256(blob).digest()[:8], "little")
 
 
 validate_table()
-ISA_HASH: int = _isa_hash()
+ISA_HASH: int = isa_hash_of(table_fingerprint())

@@ -1,0 +1,97 @@
+"""Architecture presets: the spec's numbers, validation errors, the `arch` command."""
+
+import json
+import tomllib
+from importlib import resources
+
+import pytest
+
+from pimisa.arch import load_arch, parse_arch, preset_names
+from pimisa.cli import main
+from pimisa.errors import InputError
+
+
+def test_bundled_presets():
+    assert preset_names() == ["hbm2-pim", "hbm3", "lpddr5x"]
+    hbm3 = load_arch()
+    assert hbm3.name == "hbm3"
+    g, t = hbm3.geometry, hbm3.timing
+    assert (g.channels, g.banks, g.cols, g.lanes, g.rows) == (32, 16, 32, 8, 2**15)
+    assert (t.CL, t.tRCD_RD, t.tRP, t.tRAS, t.tRC, t.tRFC, t.tREFI, t.rtw) == (
+        20, 31, 26, 45, 72, 416, 6240, 20)
+    hbm2 = load_arch("hbm2-pim")
+    assert hbm2.geometry.banks_per_pim_unit == 2 and hbm2.geometry.units_per_channel == 8
+    assert hbm2.timing.tRTW is None and hbm2.timing.rtw == 20 + 2 + 2 - 8
+    lp = load_arch("lpddr5x")
+    assert lp.geometry.cols == 64 and lp.timing.tCCD_L == 4 and lp.timing.tREFI == 0
+    assert lp.timing.tCK_ns * 4 == pytest.approx(4.266667, rel=1e-6)
+
+
+def _doc(name="hbm3"):
+    text = resources.files("pimisa.presets").joinpath(f"{name}.toml").read_text()
+    return tomllib.loads(text)
+
+
+def test_user_preset_file(tmp_path):
+    path = tmp_path / "mine.toml"
+    text = (resources.files("pimisa.presets") / "hbm3.toml").read_text()
+    path.write_text(text.replace('name = "hbm3"', 'name = "mine"')
+                    .replace("channels = 32", "channels = 4"))
+    arch = load_arch(str(path))
+    assert arch.name == "mine" and arch.geometry.channels == 4
+
+
+def test_every_bad_field_is_reported():
+    doc = _doc()
+    doc["geometry"]["lanes"] = "eight"
+    doc["geometry"]["colour"] = 3
+    doc["timing"]["tRP"] = -1
+    del doc["timing"]["CL"]
+    with pytest.raises(InputError) as exc:
+        parse_arch(doc, "x.toml")
+    lines = str(exc.value).splitlines()
+    assert len(lines) == 4
+    assert any("lanes must be an integer" in ln for ln in lines)
+    assert any("unknown key 'colour'" in ln for ln in lines)
+    assert any("tRP must be >= 0" in ln for ln in lines)
+    assert any("missing key 'CL'" in ln for ln in lines)
+    assert all(ln.startswith("x.toml: ") for ln in lines)
+
+
+@pytest.mark.parametrize("section,key,value,message", [
+    ("geometry", "word_bits", 128, "word_bits (128) must equal lanes x 32"),
+    ("geometry", "banks", 15, "multiple of bank_groups"),
+    ("geometry", "row_bytes", 1000, "whole number"),
+    ("geometry", "mask_registers", 0, "mask_registers must be in"),
+    ("geometry", "rows", 0, "rows must be at least 1"),
+    ("timing", "tRAS", 100, "tRAS (100) cannot exceed tRC"),
+    ("timing", "tRFC", 7000, "must be below tREFI"),
+    ("timing", "tCK_ns", 0, "tCK_ns must be positive"),
+])
+def test_impossible_values(section, key, value, message):
+    doc = _doc()
+    doc[section][key] = value
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_arch(doc, "x.toml")
+
+
+def test_unreadable_and_invalid_files(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        load_arch(str(tmp_path / "missing.toml"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = [\n")
+    with pytest.raises(InputError, match="invalid TOML"):
+        load_arch(str(bad))
+    with pytest.raises(InputError, match="unknown architecture"):
+        load_arch("hbm9")
+
+
+def test_arch_command(capsys):
+    assert main(["arch", "--list"]) == 0
+    assert "hbm3" in capsys.readouterr().out
+    assert main(["arch", "--show", "lpddr5x", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["derived"]["cols"] == 64
+    assert main(["arch", "--show", "nope"]) == 1
+    assert "unknown architecture" in capsys.readouterr().err
+    assert main(["arch", "--json"]) == 2
