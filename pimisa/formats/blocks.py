@@ -1,0 +1,85 @@
+"""Input checks, zero padding and the blocked views shared by every quantizer.
+
+Both directions are handled through one canonical 3-D view of the padded tensor,
+(G, k, W), with every block running along axis 1:
+
+- row (blocks along the last axis): the padded (R, Cp) array viewed as (R*Cp/k, k, 1);
+- col (blocks along axis 0): the padded (Rp, C) array viewed as (Rp/k, k, C).
+
+Per-block arrays are then (G, 1, W) and per-pair arrays (G, k/2, W), which reshape to the
+documented code-array shapes without copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from pimisa.errors import InputError
+
+CHUNK_ELEMENTS = 1 << 15  # elements per chunk: the temporaries stay in L2
+
+
+def as_float32_2d(x: ArrayLike) -> np.ndarray:
+    """`x` as a C-contiguous 2-D float32 array; InputError for anything else.
+
+    Real numeric input of another dtype is cast to float32 first (values beyond the float32
+    range become +-Inf, which makes their block NaN)."""
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"input is not a numeric array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"input must be real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise InputError(f"input must be a 2-D array, got shape {arr.shape}")
+    with np.errstate(over="ignore"):
+        return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def padded_shape(shape: tuple[int, int], k: int, direction: str) -> tuple[int, int]:
+    """The shape after zero padding the block axis to a multiple of `k`."""
+    rows, cols = shape
+    if direction == "row":
+        return rows, -(-cols // k) * k
+    return -(-rows // k) * k, cols
+
+
+def pad(x: np.ndarray, k: int, direction: str) -> np.ndarray:
+    """`x` zero padded along its block axis (no copy when already a block multiple)."""
+    shape = padded_shape(x.shape, k, direction)
+    if shape == x.shape:
+        return x
+    out = np.zeros(shape, np.float32)
+    out[: x.shape[0], : x.shape[1]] = x
+    return out
+
+
+def blocked(a: np.ndarray, k: int, direction: str) -> np.ndarray:
+    """The (G, k, W) view of a padded 2-D array (or of any array of its padded shape)."""
+    if direction == "row":
+        return a.reshape(-1, k, 1)
+    return a.reshape(-1, k, a.shape[1])
+
+
+def per_block(a: np.ndarray, direction: str, padded: tuple[int, int]) -> np.ndarray:
+    """Reshape a (G, j, W) array of per-block (j=1) or per-sub-block values to 2-D."""
+    rows, cols = padded
+    if direction == "row":
+        return a.reshape(rows, -1)
+    return a.reshape(-1, cols)
+
+
+def chunks(g_total: int, k: int, width: int) -> Iterator[tuple[slice, slice]]:
+    """(block slice, column slice) pairs tiling a (G, k, W) view in cache-sized pieces."""
+    if width * k > CHUNK_ELEMENTS:
+        step_w = max(1, CHUNK_ELEMENTS // k)
+        for g in range(g_total):
+            for w0 in range(0, width, step_w):
+                yield slice(g, g + 1), slice(w0, w0 + step_w)
+        return
+    step_g = max(1, CHUNK_ELEMENTS // (k * width))
+    for g0 in range(0, g_total, step_g):
+        yield slice(g0, g0 + step_g), slice(None)
