@@ -2,4 +2,4 @@
 
 from setuptools import setup
 
-setup(cffi_modules=[])
+setup(cffi_modules=["cext/build_dram.py:ffibuilder"])

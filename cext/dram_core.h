@@ -1,0 +1,88 @@
+/* DRAM command scheduler core: in-order PIM command timing for one channel.
+ *
+ * The Python side (pimisa.dram.core) fills dram_params from an architecture preset, then calls
+ * dram_run repeatedly: either with out == NULL (statistics only) or with a caller-owned chunk
+ * buffer that receives the DRAM commands; the scheduler state lives in dram_state across calls,
+ * so a launch of any length is scheduled in bounded memory. The policy and the constraints are
+ * documented in docs/dram.md; pimisa/dram/reference.py is the same policy in plain Python.
+ */
+#ifndef PIMISA_DRAM_CORE_H
+#define PIMISA_DRAM_CORE_H
+#include <stdint.h>
+
+#include "pimisa_isa.h"
+
+#define DRAM_MAX_BANKS 256
+/* Most DRAM commands one PIM command can produce: PRE (all), REF, ACT, column command. */
+#define DRAM_MAX_PER_PIM 4
+/* Longest CSV line dram_format_csv writes, newline included. */
+#define DRAM_CSV_LINE_MAX 80
+
+/* Command codes (the trace's `command` column, in this order). */
+enum { DRAM_ACT = 0, DRAM_PRE = 1, DRAM_REF = 2, DRAM_RD = 3, DRAM_WR = 4, DRAM_OP = 5,
+       DRAM_NCMD = 6 };
+
+/* dram_run results: done, chunk buffer full (call again), or an error. */
+enum { DRAM_DONE = 0, DRAM_FULL = 1, DRAM_EPARAM = -1, DRAM_EBANK = -2, DRAM_EROW = -3,
+       DRAM_EARG = -4 };
+
+/* Timing in cycles, composite gaps already summed; geometry of one channel. */
+typedef struct {
+    int64_t tCCD_col;  /* PIM column command -> next: tCCD_L x banks per PIM unit */
+    int64_t tRCD_RD, tRCD_WR, tRP, tRAS, tRC;
+    int64_t tRTP;      /* RD -> PRE: tRTP_L */
+    int64_t tWRP;      /* WR -> PRE: CWL + nBL + tWR */
+    int64_t tRTW;      /* RD -> WR (channel) */
+    int64_t tWTR;      /* WR -> RD (channel): CWL + nBL + tWTR_L */
+    int64_t tRRD_S, tRRD_L, tFAW, tRFC, tREFI;
+    int64_t rd_done;   /* RD issue -> last data beat: CL + nBL */
+    int64_t wr_done;   /* WR issue -> last data beat: CWL + nBL */
+    int32_t banks, bank_groups, rows, bpu;
+} dram_params;
+
+/* One scheduled DRAM command (16 bytes; numpy mirror in pimisa.dram.core.CMD_DTYPE). */
+typedef struct {
+    int64_t cycle;
+    int32_t row;   /* DRAM row of ACT/RD/WR, -1 otherwise */
+    int16_t bank;  /* -1 for all-bank commands and REF */
+    uint8_t cmd;   /* DRAM_ACT .. DRAM_OP */
+    uint8_t col;   /* column word of RD/WR */
+} dram_cmd;
+
+typedef struct {
+    int64_t commands[DRAM_NCMD];
+    int64_t all_bank_act, all_bank_pre;
+    int64_t row_hits, row_misses, row_conflicts;
+    int64_t mem_all, mem_single;  /* RD/WR commands in all-bank and single-bank mode */
+    int64_t pim_commands;         /* PIM records scheduled (every slot) */
+    int64_t end_cycle;            /* set when dram_run returns DRAM_DONE */
+} dram_stats;
+
+typedef struct {
+    dram_params p;
+    int64_t slot, index;          /* resume position */
+    int64_t err_index;            /* record index of an error */
+    int64_t last;                 /* cycle of the last issued command (-1: none) */
+    int64_t next_ref;             /* cycle at which the next REF is due */
+    int64_t ref;                  /* last REF */
+    int64_t col;                  /* last PIM column command (RD, WR, OP) */
+    /* Last single-bank command per bank, their maximum over banks, last all-bank command;
+     * the effective time of a bank is max(bank, all). */
+    int64_t act[DRAM_MAX_BANKS], pre[DRAM_MAX_BANKS], rd[DRAM_MAX_BANKS], wr[DRAM_MAX_BANKS];
+    int64_t act_smax, pre_smax, rd_smax, wr_smax;
+    int64_t act_all, pre_all, rd_all, wr_all;
+    int64_t faw[4];               /* ACT weight units in the tFAW window, oldest at faw_head */
+    int32_t faw_head;
+    int32_t n_open;               /* banks with an open row */
+    int64_t all_row;              /* row open in every bank, or -1 */
+    int64_t open_row[DRAM_MAX_BANKS];
+    dram_stats s;
+} dram_state;
+
+int dram_init(dram_state *st, const dram_params *p);
+int dram_run(dram_state *st, const pimisa_record *recs, int64_t n, int64_t slots,
+             int64_t tile_rows, dram_cmd *out, int64_t cap, int64_t *out_len);
+int64_t dram_format_csv(const dram_cmd *cmds, int64_t n, int32_t channel, char *buf,
+                        int64_t cap, int64_t *used);
+
+#endif
