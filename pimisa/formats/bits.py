@@ -27,3 +27,18 @@ def tree_max(a: np.ndarray, levels: int) -> np.ndarray:
     for _ in range(levels):
         a = np.maximum(a[:, 0::2], a[:, 1::2])
     return a
+
+
+def pair_expand(p: np.ndarray) -> np.ndarray:
+    """Per-pair values (g, n, w) laid out per element, (g, n, 2, w).
+
+    For narrow w (row blocks have w = 1) this is a contiguous copy holding each value twice:
+    numpy broadcasts over an innermost axis of length 2 about five times slower than it copies.
+    For wide w it is a broadcast view."""
+    g, n, w = p.shape
+    if w >= 8:
+        return p[:, :, None, :]
+    out = np.empty((g, n, 2, w), p.dtype)
+    out[:, :, 0] = p
+    out[:, :, 1] = p
+    return out

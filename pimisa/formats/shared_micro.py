@@ -14,7 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from pimisa.errors import InputError
-from pimisa.formats.bits import ABS_MASK, INF_BITS, MIN_NORMAL_BITS, SIGN_MASK, pow2, tree_max
+from pimisa.formats.bits import (
+    ABS_MASK,
+    INF_BITS,
+    MIN_NORMAL_BITS,
+    SIGN_MASK,
+    pair_expand,
+    pow2,
+    tree_max,
+)
 from pimisa.formats.blocks import blocked, chunks, pad, padded_shape, per_block
 from pimisa.formats.registry import SharedMicroFormat
 
@@ -69,15 +77,17 @@ def _quantize_chunk(
     pair = np.maximum(a[:, 0::2], a[:, 1::2])
     e_bits = top & INF_BITS
     d = (pair < e_bits).astype(np.int32)  # both exponents of the pair below E
-    # |x| / lsb: add (m - 1 + d - (E - 127)) to the exponent field of |x|.
+    # |x| / lsb: add (m - 1 + d - (E - 127)) to the exponent field of |x| (no overflow: the
+    # field stays in (-128, 127 + m]). Zeros and subnormals get the sign bit set so that they
+    # clip to 0 (flush).
     shift = ((m + 126) - (e_bits >> 23) + d) << 23
     g, _, w = bits.shape
-    y = a.reshape(g, 8, 2, w) + shift[:, :, None]
-    np.maximum(y, 0, out=y)
-    y *= (a >= MIN_NORMAL_BITS).reshape(g, 8, 2, w)  # zeros and subnormals flush to 0
+    y = a.reshape(g, 8, 2, w) + pair_expand(shift)
+    y |= ((a - MIN_NORMAL_BITS) & SIGN_MASK).reshape(g, 8, 2, w)
+    # saturating before rounding is the same as after: rint(min(y, 2**m - 1)) <= 2**m - 1
+    np.clip(y, np.int32(0), np.float32((1 << m) - 1).view(np.int32), out=y)
     q = y.view(np.float32)
     np.rint(q, out=q)
-    np.minimum(q, (1 << m) - 1, out=q)
     return bits, q, e_bits >> 23, d, bad
 
 
@@ -91,7 +101,7 @@ def quantize_dequantize(x: np.ndarray, fmt: SharedMicroFormat, direction: str) -
     dst_bits = dst.view(np.int32)
     for gs, ws in chunks(src.shape[0], k, src.shape[2]):
         bits, q, e, d, bad = _quantize_chunk(src[gs, :, ws], m)
-        vals = q * pow2(e - d + (1 - m))[:, :, None]
+        vals = q * pair_expand(pow2(e - d + (1 - m)))
         g, _, w = bits.shape
         np.bitwise_or(
             vals.view(np.int32).reshape(g, k, w), bits & SIGN_MASK, out=dst_bits[gs, :, ws]
