@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from pimisa.errors import InputError, UsageError
-from pimisa.formats import FORMATS, decode, encode, get_format, quantize_dequantize
+from pimisa.formats import (
+    FORMATS,
+    OcpCodes,
+    decode,
+    encode,
+    get_format,
+    quantize_dequantize,
+)
 
 
 def one_line(exc_info):
@@ -98,11 +105,37 @@ def test_decode_rejects_bad_scale():
     one_line(exc)
 
 
-def test_decode_rejects_mismatched_family():
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"fmt": FORMATS["mxint8"]}, InputError),
+        ({"fmt": "mxint8"}, InputError),
+        ({"fmt": "mx7"}, UsageError),
+        ({"direction": "column"}, UsageError),
+        ({"shape": (2, 40, 1)}, InputError),
+        ({"shape": (2, -40)}, InputError),
+        ({"shape": None}, InputError),
+    ],
+)
+def test_codes_header_is_checked(change, error):
     enc = encode(np.ones((2, 40), np.float32), "mx9", "row")
-    with pytest.raises(InputError) as exc:
-        decode(dataclasses.replace(enc, fmt=FORMATS["mxint8"]))
+    with pytest.raises(error) as exc:
+        dataclasses.replace(enc, **change)
     one_line(exc)
+
+
+def test_decode_rejects_other_objects():
+    with pytest.raises(InputError) as exc:
+        decode(np.zeros((1, 16)))
+    one_line(exc)
+
+
+def test_codes_built_by_name():
+    x = np.array([[0.1, -0.25, 0.3, 1.0, -2.7]], np.float32)
+    enc = encode(x, "mxfp6_e2m3", "col")
+    rebuilt = OcpCodes("mxfp6_e2m3", "col", np.array(x.shape), enc.codes, enc.scale)
+    assert rebuilt.fmt is FORMATS["mxfp6_e2m3"] and rebuilt.shape == (1, 5)
+    np.testing.assert_array_equal(decode(rebuilt), quantize_dequantize(x, "mxfp6_e2m3", "col"))
 
 
 def test_decode_accepts_kernel_style_arrays():

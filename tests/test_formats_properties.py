@@ -181,3 +181,14 @@ def test_other_real_dtypes_are_cast_to_float32(name):
         quantize_dequantize(ints, name, "col"),
         quantize_dequantize(np.array(ints, np.float32), name, "col"),
     )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_input_is_not_modified(name):
+    x = adversarial(np.random.default_rng(9), (20, 50))
+    x[3, 3] = np.nan
+    before = x.copy()
+    for direction in ("row", "col"):
+        quantize_dequantize(x, name, direction)
+        encode(x, name, direction)
+    np.testing.assert_array_equal(x.view(np.uint32), before.view(np.uint32))

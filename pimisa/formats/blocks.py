@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pimisa.errors import InputError
+from pimisa.formats.registry import Format, check_direction, get_format
 
 CHUNK_ELEMENTS = 1 << 15  # elements per chunk: the temporaries stay in L2
 
@@ -83,3 +84,21 @@ def chunks(g_total: int, k: int, width: int) -> Iterator[tuple[slice, slice]]:
     step_g = max(1, CHUNK_ELEMENTS // (k * width))
     for g0 in range(0, g_total, step_g):
         yield slice(g0, g0 + step_g), slice(None)
+
+
+def check_header(
+    fmt: str | Format, direction: str, shape: object, kind: type[Format]
+) -> tuple[Format, str, tuple[int, int]]:
+    """The resolved (format, direction, shape) of a set of codes, for codes built by hand (e.g.
+    from a kernel's outputs): a format name becomes its descriptor, the shape a pair of ints."""
+    f = get_format(fmt)
+    if not isinstance(f, kind):
+        raise InputError(f"format {f.name} does not fit {kind.__name__} codes")
+    check_direction(direction)
+    try:
+        rows, cols = (int(n) for n in shape)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise InputError(f"shape must be two sizes (rows, cols), got {shape!r}") from None
+    if rows < 0 or cols < 0:
+        raise InputError(f"shape must not be negative, got {shape!r}")
+    return f, direction, (rows, cols)

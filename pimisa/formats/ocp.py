@@ -16,7 +16,14 @@ import numpy as np
 
 from pimisa.errors import InputError
 from pimisa.formats.bits import ABS_MASK, INF_BITS, SIGN_MASK, pow2, tree_max
-from pimisa.formats.blocks import blocked, chunks, pad, padded_shape, per_block
+from pimisa.formats.blocks import (
+    blocked,
+    check_header,
+    chunks,
+    pad,
+    padded_shape,
+    per_block,
+)
 from pimisa.formats.registry import OcpFormat
 
 NAN_SCALE = 0xFF
@@ -33,13 +40,21 @@ class OcpCodes:
     - `scale`: uint8 E8M0 scale code (X = 2**(code - 127)) per block of 32, 0xFF for a NaN/Inf
       block, row (R, Cp/32), col (Rp/32, C).
 
-    In a NaN/Inf block the element codes are 0; only scale = 0xFF matters."""
+    In a NaN/Inf block the element codes are 0; only scale = 0xFF matters.
+
+    To decode a kernel's outputs, build one by hand: `fmt` may be given by name and `shape` (the
+    unpadded (R, C)) as any pair of ints."""
 
     fmt: OcpFormat
     direction: str
     shape: tuple[int, int]
     codes: np.ndarray
     scale: np.ndarray
+
+    def __post_init__(self) -> None:
+        header = check_header(self.fmt, self.direction, self.shape, OcpFormat)
+        for name, value in zip(("fmt", "direction", "shape"), header, strict=True):
+            object.__setattr__(self, name, value)
 
 
 def _quantize_chunk(

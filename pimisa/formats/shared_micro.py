@@ -23,7 +23,14 @@ from pimisa.formats.bits import (
     pow2,
     tree_max,
 )
-from pimisa.formats.blocks import blocked, chunks, pad, padded_shape, per_block
+from pimisa.formats.blocks import (
+    blocked,
+    check_header,
+    chunks,
+    pad,
+    padded_shape,
+    per_block,
+)
 from pimisa.formats.registry import SharedMicroFormat
 
 NAN_BLOCK = 255
@@ -40,7 +47,10 @@ class SharedMicroCodes:
       row (R, Cp/16), col (Rp/16, C);
     - `micro_exp`: uint8 micro-exponent d in {0, 1} per pair, row (R, Cp/2), col (Rp/2, C).
 
-    In a NaN/Inf block the codes and micro-exponents are 0; only shared_exp = 255 matters."""
+    In a NaN/Inf block the codes and micro-exponents are 0; only shared_exp = 255 matters.
+
+    To decode a kernel's outputs, build one by hand: `fmt` may be given by name and `shape` (the
+    unpadded (R, C)) as any pair of ints."""
 
     fmt: SharedMicroFormat
     direction: str
@@ -48,6 +58,11 @@ class SharedMicroCodes:
     codes: np.ndarray
     shared_exp: np.ndarray
     micro_exp: np.ndarray
+
+    def __post_init__(self) -> None:
+        header = check_header(self.fmt, self.direction, self.shape, SharedMicroFormat)
+        for name, value in zip(("fmt", "direction", "shape"), header, strict=True):
+            object.__setattr__(self, name, value)
 
     @property
     def signed_m(self) -> np.ndarray:
