@@ -1,0 +1,6 @@
+"""The JIT-Q analysis: can PIM quantize the next block's weights while the GPU computes?
+
+- `workloads`: GPT-3 presets (or a user TOML file) and the weight GEMMs of a block;
+- `gpu`: GPU presets and the roofline GEMM time model;
+- `slack`, `throughput`, `capacity`: the paper's three questions.
+"""

@@ -1,0 +1,1 @@
+"""Bundled presets of the JIT-Q analysis: models.toml (GPT-3 family) and gpus.toml."""
