@@ -107,7 +107,7 @@ def test_padding_and_crop(name, direction, shape):
     k = fmt.block_size
     x = adversarial(np.random.default_rng(sum(shape)), shape)
     rows, cols = shape
-    prow, pcol = (rows, -(-cols // k) * k) if direction == "row" else (-(-rows // k) * k, cols)
+    prow, pcol = padded_shape(shape, k, direction)
     padded = np.zeros((prow, pcol), np.float32)
     padded[:rows, :cols] = x
     got = quantize_dequantize(x, name, direction)
@@ -163,11 +163,20 @@ def test_signed_m():
     assert encode(x, "mx9").signed_m[0, :4].tolist() == [64, -32, 0, 32]  # d = 1 for (-0, 0.25)
 
 
-def test_empty_tensor():
-    x = np.zeros((0, 5), np.float32)
-    assert quantize_dequantize(x, "mx6", "row").shape == (0, 5)
-    enc = encode(x, "mxfp4_e2m1", "col")
-    assert enc.codes.shape == (0, 5) and decode(enc).shape == (0, 5)
+@pytest.mark.parametrize("name", ["mx6", "mxfp4_e2m1"])
+@pytest.mark.parametrize("direction", ["row", "col"])
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (0, 0)])
+def test_empty_tensor(name, direction, shape):
+    x = np.zeros(shape, np.float32)
+    assert quantize_dequantize(x, name, direction).shape == shape
+    enc = encode(x, name, direction)
+    assert decode(enc).shape == shape
+    assert enc.codes.shape == padded_shape(shape, FORMATS[name].block_size, direction)
+
+
+def padded_shape(shape, k, direction):
+    rows, cols = shape
+    return (rows, -(-cols // k) * k) if direction == "row" else (-(-rows // k) * k, cols)
 
 
 @pytest.mark.parametrize("name", NAMES)

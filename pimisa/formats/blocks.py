@@ -60,21 +60,25 @@ def pad(x: np.ndarray, k: int, direction: str) -> np.ndarray:
 
 def blocked(a: np.ndarray, k: int, direction: str) -> np.ndarray:
     """The (G, k, W) view of a padded 2-D array (or of any array of its padded shape)."""
+    rows, cols = a.shape
     if direction == "row":
-        return a.reshape(-1, k, 1)
-    return a.reshape(-1, k, a.shape[1])
+        return a.reshape(rows * cols // k, k, 1)
+    return a.reshape(rows // k, k, cols)
 
 
-def per_block(a: np.ndarray, direction: str, padded: tuple[int, int]) -> np.ndarray:
+def per_block(a: np.ndarray, direction: str, padded: tuple[int, int], k: int) -> np.ndarray:
     """Reshape a (G, j, W) array of per-block (j=1) or per-sub-block values to 2-D."""
     rows, cols = padded
+    j = a.shape[1]
     if direction == "row":
-        return a.reshape(rows, -1)
-    return a.reshape(-1, cols)
+        return a.reshape(rows, cols // k * j)
+    return a.reshape(rows // k * j, cols)
 
 
 def chunks(g_total: int, k: int, width: int) -> Iterator[tuple[slice, slice]]:
     """(block slice, column slice) pairs tiling a (G, k, W) view in cache-sized pieces."""
+    if g_total == 0 or width == 0:
+        return
     if width * k > CHUNK_ELEMENTS:
         step_w = max(1, CHUNK_ELEMENTS // k)
         for g in range(g_total):

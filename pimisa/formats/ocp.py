@@ -120,7 +120,7 @@ def encode(x: np.ndarray, fmt: OcpFormat, direction: str) -> OcpCodes:
         else:
             codes3[gs, :, ws] = mag | (neg & (1 << (fmt.exp_bits + fmt.man_bits)))
         scales[gs, :, ws] = scale if bad is None else np.where(bad, NAN_SCALE, scale)
-    return OcpCodes(fmt, direction, x.shape, codes, per_block(scales, direction, xp.shape))
+    return OcpCodes(fmt, direction, x.shape, codes, per_block(scales, direction, xp.shape, k))
 
 
 def _check(enc: OcpCodes) -> tuple[int, int]:

@@ -149,8 +149,8 @@ def encode(x: np.ndarray, fmt: SharedMicroFormat, direction: str) -> SharedMicro
         direction,
         x.shape,
         codes,
-        per_block(shared, direction, padded),
-        per_block(micro, direction, padded),
+        per_block(shared, direction, padded, k),
+        per_block(micro, direction, padded, k),
     )
 
 
