@@ -12,6 +12,7 @@
 
 #define NEVER (-(INT64_C(1) << 60))
 #define TIMING_LIMIT (INT64_C(1) << 40)
+#define BASE_LIMIT (INT64_C(1) << 62)
 #define MAXT(a, b) ((a) > (b) ? (a) : (b))
 
 typedef struct {
@@ -251,7 +252,10 @@ static inline __attribute__((always_inline)) int run(dram_state *st, const pimis
     int64_t slot = st->slot, i = st->index;
     int rc = 0;
     for (; slot < slots; slot++, i = 0) {
-        const uint64_t base = (uint64_t)slot * (uint64_t)tile_rows;
+        /* Saturated: a row beyond any unit is reported by memory() as DRAM_EROW. */
+        const uint64_t base = tile_rows && slot > BASE_LIMIT / tile_rows
+                                  ? (uint64_t)BASE_LIMIT
+                                  : (uint64_t)slot * (uint64_t)tile_rows;
         for (; i < n; i++) {
             const pimisa_record *r = &recs[i];
             if (emit && out->cap - out->len < DRAM_MAX_PER_PIM) {
@@ -288,9 +292,7 @@ int dram_run(dram_state *st, const pimisa_record *recs, int64_t n, int64_t slots
     sink s = {out, cap, 0, 0};
     int rc;
     *out_len = 0;
-    /* (slots - 1) * tile_rows + row must fit 63 bits. */
-    if (n < 0 || slots < 0 || slots > INT32_MAX || tile_rows < 0 || tile_rows > UINT32_MAX ||
-        (out && cap < DRAM_MAX_PER_PIM) || (n && !recs))
+    if (n < 0 || slots < 0 || tile_rows < 0 || (out && cap < DRAM_MAX_PER_PIM) || (n && !recs))
         return DRAM_EARG;
     rc = out ? run(st, recs, n, slots, tile_rows, &s, 1)
              : run(st, recs, n, slots, tile_rows, &s, 0);

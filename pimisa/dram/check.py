@@ -1,0 +1,406 @@
+"""Independent checker of DRAM schedules: every rule of the timing table, from the trace alone.
+
+It shares no code with the scheduler (cext/dram_core.c, pimisa.dram.core, .reference): it reads
+a trace in the CSV format of `pimisa time --trace-csv`, takes each rule's minimum gap from the
+preset itself, and checks every command with numpy, channel by channel and bank by bank (an
+all-bank command counts on every bank). Each violation names both commands by CSV line.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pimisa.arch import Arch
+from pimisa.errors import InputError
+
+HEADER = b"cycle,channel,bank,command,row,col"
+NAMES = ("ACT", "PRE", "REF", "RD", "WR", "OP")
+ACT, PRE, REF, RD, WR, OP = range(6)
+FIRST_LINE = 2  # the header is line 1
+
+RULES = {
+    "bus": "one command per cycle on a channel, in order (cycles strictly increase)",
+    "row-open": "RD/WR only to a bank whose open row is the command's row",
+    "bank-closed": "ACT only to a closed bank; REF only with every bank closed",
+    "tRCD_RD": "ACT -> RD, same bank",
+    "tRCD_WR": "ACT -> WR, same bank",
+    "tRAS": "ACT -> PRE, same bank",
+    "tRC": "ACT -> ACT, same bank",
+    "tRTP": "RD -> PRE, same bank (tRTP_L)",
+    "tWR": "WR -> PRE, same bank (CWL + nBL + tWR)",
+    "tRP": "PRE -> ACT same bank; last PRE -> REF",
+    "tRTW": "RD -> WR on the channel",
+    "tWTR": "WR -> RD on the channel (CWL + nBL + tWTR_L)",
+    "tCCD": "PIM column command (RD, WR, OP) -> next one (tCCD_L x banks per PIM unit)",
+    "tRRD_S": "single-bank ACT -> ACT of a bank in another bank group",
+    "tRRD_L": "single-bank ACT -> ACT of another bank in the same bank group",
+    "tFAW": "at most 4 ACTs in any tFAW window (an all-bank ACT counts as 4)",
+    "tRFC": "REF -> any next command on the channel",
+    "refresh-gap": "at most 9 x tREFI from the start to the first REF, between REFs, and "
+                   "from the last REF to the end",
+    "refresh-rate": "at least floor(T / tREFI) - 8 REFs in any run of T cycles",
+}
+
+
+def rule_gaps(arch: Arch) -> dict[str, int]:
+    """Minimum gap in cycles of each timing rule, straight from the preset."""
+    t, g = arch.timing, arch.geometry
+    return {
+        "tRCD_RD": t.tRCD_RD,
+        "tRCD_WR": t.tRCD_WR,
+        "tRAS": t.tRAS,
+        "tRC": t.tRC,
+        "tRTP": t.tRTP_L,
+        "tWR": t.CWL + t.nBL + t.tWR,
+        "tRP": t.tRP,
+        "tRTW": t.rtw,
+        "tWTR": t.CWL + t.nBL + t.tWTR_L,
+        "tCCD": t.tCCD_L * g.banks_per_pim_unit,
+        "tRRD_S": t.tRRD_S,
+        "tRRD_L": t.tRRD_L,
+        "tFAW": t.tFAW,
+        "tRFC": t.tRFC,
+    }
+
+
+@dataclass
+class Trace:
+    """A schedule as columns (int64), in file order; `line` is each command's CSV line."""
+
+    cycle: np.ndarray
+    channel: np.ndarray
+    bank: np.ndarray
+    cmd: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+
+    @property
+    def line(self) -> np.ndarray:
+        """CSV line numbers."""
+        return np.arange(len(self.cycle), dtype=np.int64) + FIRST_LINE
+
+    @classmethod
+    def from_columns(cls, table: np.ndarray) -> Trace:
+        """From an (N, 6) integer table in CSV column order."""
+        table = np.asarray(table, dtype=np.int64).reshape(-1, 6)
+        return cls(*(np.ascontiguousarray(table[:, i]) for i in range(6)))
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: the later command's line, the earlier one's (0: none), what broke."""
+
+    rule: str
+    line: int
+    other: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.rule}: {self.message}"
+
+
+@dataclass
+class CheckResult:
+    """The first violations (by line) and how many there are in all."""
+
+    commands: int
+    channels: int
+    total: int = 0
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the schedule satisfies every rule."""
+        return self.total == 0
+
+    def rules_broken(self) -> set[str]:
+        """Names of the rules among the reported violations."""
+        return {v.rule for v in self.violations}
+
+
+def _slow_parse(lines: list[bytes], where: str) -> np.ndarray:
+    """Parse line by line, raising InputError at the first malformed line."""
+    table = np.empty((len(lines), 6), dtype=np.int64)
+    for i, raw in enumerate(lines):
+        parts = raw.rstrip(b"\r").split(b",")
+        lineno = i + FIRST_LINE
+        if len(parts) != 6:
+            raise InputError(f"{where}:{lineno}: expected 6 fields "
+                             f"(cycle,channel,bank,command,row,col), got {len(parts)}")
+        name = parts[3].decode("utf-8", "replace")
+        if name not in NAMES:
+            raise InputError(f"{where}:{lineno}: unknown command {name!r} "
+                             f"(one of {', '.join(NAMES)})")
+        try:
+            values = [int(p) for j, p in enumerate(parts) if j != 3]
+        except ValueError:
+            raise InputError(f"{where}:{lineno}: fields other than the command must be "
+                             "integers") from None
+        table[i] = values[:3] + [NAMES.index(name)] + values[3:]
+    return table
+
+
+def parse_trace_csv(data: bytes, where: str = "<trace>") -> Trace:
+    """Parse trace CSV bytes (fast numpy path; a line-by-line pass locates any error)."""
+    header, _, body = data.partition(b"\n")
+    if header.rstrip(b"\r") != HEADER:
+        raise InputError(f"{where}:1: the header must be exactly {HEADER.decode()!r}")
+    lines = body.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if not lines:
+        return Trace.from_columns(np.empty((0, 6), dtype=np.int64))
+    coded = body
+    for code, name in enumerate(NAMES):
+        coded = coded.replace(b"," + name.encode() + b",", b",%d," % code)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = np.loadtxt(io.BytesIO(coded), delimiter=",", dtype=np.int64, ndmin=2,
+                               comments=None)
+        fast_ok = table.shape == (len(lines), 6)
+    except ValueError:
+        fast_ok = False
+    if not fast_ok:
+        table = _slow_parse(lines, where)
+    return Trace.from_columns(table)
+
+
+def _validate(trace: Trace, arch: Arch, where: str) -> None:
+    """InputError at the first command whose fields do not fit the preset."""
+    g = arch.geometry
+    k = trace.cmd
+    has_row = np.isin(k, (ACT, RD, WR))
+    has_col = np.isin(k, (RD, WR))
+    problems = [
+        (trace.cycle < 0, "negative cycle"),
+        (trace.channel < 0, "negative channel"),
+        ((trace.bank < -1) | (trace.bank >= g.banks), f"bank outside -1..{g.banks - 1}"),
+        ((k == REF) & (trace.bank != -1), "REF must name bank -1 (all banks)"),
+        (has_row & ((trace.row < 0) | (trace.row >= g.rows)), f"row outside 0..{g.rows - 1}"),
+        (has_col & ((trace.col < 0) | (trace.col >= g.cols)), f"col outside 0..{g.cols - 1}"),
+    ]
+    first = None
+    for bad, reason in problems:
+        idx = np.flatnonzero(bad)
+        if idx.size and (first is None or idx[0] < first[0]):
+            first = (int(idx[0]), reason)
+    if first is not None:
+        raise InputError(f"{where}:{first[0] + FIRST_LINE}: {first[1]} for {arch.name}")
+
+
+def read_trace_csv(path: str | Path, arch: Arch) -> Trace:
+    """Read and validate a trace CSV file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    trace = parse_trace_csv(data, str(path))
+    _validate(trace, arch, str(path))
+    return trace
+
+
+def _last_before(mask: np.ndarray) -> np.ndarray:
+    """For each position, the index of the last earlier position where mask holds, or -1."""
+    idx = np.where(mask, np.arange(len(mask)), -1)
+    out = np.full(len(mask), -1, dtype=np.int64)
+    if len(mask) > 1:
+        out[1:] = np.maximum.accumulate(idx)[:-1]
+    return out
+
+
+class _Collector:
+    """Gathers violations as index pairs, removes duplicates, renders the first few."""
+
+    def __init__(self, trace: Trace, gaps: dict[str, int]) -> None:
+        self.trace = trace
+        self.gaps = gaps
+        self.pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.texts: list[Violation] = []
+        self.text_total = 0
+
+    def pairs_of(self, rule: str, later: np.ndarray, earlier: np.ndarray) -> None:
+        """Record violations of `rule`: trace indices of the later and earlier commands."""
+        if later.size:
+            self.pairs.setdefault(rule, []).append((later, earlier))
+
+    def gap(self, rule: str, idx: np.ndarray, cycles: np.ndarray, later: np.ndarray,
+            earlier: np.ndarray) -> None:
+        """Check cycle[later] - cycle[earlier] >= the rule's gap (positions in `idx`)."""
+        sel = later & (earlier >= 0)
+        pos = np.flatnonzero(sel)
+        prev = earlier[pos]
+        bad = cycles[pos] - cycles[prev] < self.gaps[rule]
+        self.pairs_of(rule, idx[pos[bad]], idx[prev[bad]])
+
+    def text(self, violation: Violation) -> None:
+        """Record a violation whose message is already written (refresh rules)."""
+        self.text_total += 1
+        self.texts.append(violation)
+
+    def _describe(self, i: int) -> str:
+        t = self.trace
+        name = NAMES[int(t.cmd[i])]
+        bank = int(t.bank[i])
+        where = "all banks" if bank < 0 else f"bank {bank}"
+        if t.cmd[i] in (ACT, RD, WR):
+            where += f" row {int(t.row[i])}"
+        return f"{name} ({where}, cycle {int(t.cycle[i])})"
+
+    def _message(self, rule: str, i: int, j: int) -> str:
+        t = self.trace
+        later, line_j = self._describe(i), j + FIRST_LINE
+        if rule == "row-open":
+            if j < 0:
+                return f"{later} but the bank was never opened"
+            if t.cmd[j] == ACT:
+                return f"{later} but line {line_j} opened row {int(t.row[j])}"
+            return f"{later} but the bank was closed by line {line_j}"
+        if rule == "bank-closed":
+            return f"{later} but line {line_j} opened row {int(t.row[j])} and it is still open"
+        if rule == "bus":
+            return f"{later} not after line {line_j} (cycle {int(t.cycle[j])})"
+        gap = int(t.cycle[i] - t.cycle[j])
+        if rule == "tFAW":
+            return (f"{later} makes more than 4 ACTs (all-bank ACT = 4) within {self.gaps[rule]} "
+                    f"cycles of line {line_j} (cycle {int(t.cycle[j])})")
+        return (f"{later} is {gap} cycles after line {line_j}: {self._describe(j)}; "
+                f"{rule} needs {self.gaps[rule]}")
+
+    def result(self, limit: int) -> CheckResult:
+        """Deduplicated violations (all-bank commands are seen on every bank), first by line."""
+        t = self.trace
+        found: list[tuple[int, int, str]] = []
+        total = self.text_total
+        for rule, chunks in self.pairs.items():
+            later = np.concatenate([a for a, _ in chunks])
+            earlier = np.concatenate([b for _, b in chunks])
+            pairs = np.unique(np.stack([later, earlier], axis=1), axis=0)
+            total += len(pairs)
+            found.extend((int(a), int(b), rule) for a, b in pairs[:limit])
+        violations = [Violation(rule, i + FIRST_LINE, j + FIRST_LINE if j >= 0 else 0,
+                                self._message(rule, i, j)) for i, j, rule in found]
+        violations += self.texts
+        violations.sort(key=lambda v: (v.line, v.other, v.rule))
+        channels = len(np.unique(t.channel))
+        return CheckResult(len(t.cycle), channels, total, violations[:limit])
+
+
+def _check_channel(idx: np.ndarray, trace: Trace, arch: Arch, out: _Collector) -> None:
+    c, k, b, r = trace.cycle[idx], trace.cmd[idx], trace.bank[idx], trace.row[idx]
+    g = arch.geometry
+    n = len(idx)
+    order = np.flatnonzero(c[1:] <= c[:-1]) + 1
+    out.pairs_of("bus", idx[order], idx[order - 1])
+    column = np.isin(k, (RD, WR, OP))
+    out.gap("tCCD", idx, c, column, _last_before(column))
+    out.gap("tRTW", idx, c, k == WR, _last_before(k == RD))
+    out.gap("tWTR", idx, c, k == RD, _last_before(k == WR))
+    out.gap("tRFC", idx, c, np.ones(n, bool), _last_before(k == REF))
+    for bank in range(g.banks):
+        sub = np.flatnonzero(((b == bank) | (b == -1)) & (k != OP))
+        _check_bank(idx[sub], c[sub], k[sub], r[sub], out)
+    _check_activates(idx, c, k, b, arch, out)
+    if arch.timing.tREFI:
+        _check_refresh(idx, c, k, arch.timing.tREFI, out)
+
+
+def _check_bank(idx: np.ndarray, c: np.ndarray, k: np.ndarray, r: np.ndarray,
+                out: _Collector) -> None:
+    """Rules of one bank, over the commands that touch it (its own and all-bank ones)."""
+    act, pre = _last_before(k == ACT), _last_before(k == PRE)
+    is_open = act > pre
+    open_row = np.where(act >= 0, r[act], -1)
+    access = (k == RD) | (k == WR)
+    bad = np.flatnonzero(access & ~(is_open & (open_row == r)))
+    earlier = np.where(is_open, act, pre)[bad]
+    out.pairs_of("row-open", idx[bad], np.where(earlier >= 0, idx[earlier], -1))
+    bad = np.flatnonzero(((k == ACT) | (k == REF)) & is_open)
+    out.pairs_of("bank-closed", idx[bad], idx[act[bad]])
+    out.gap("tRCD_RD", idx, c, k == RD, act)
+    out.gap("tRCD_WR", idx, c, k == WR, act)
+    out.gap("tRAS", idx, c, k == PRE, act)
+    out.gap("tRC", idx, c, k == ACT, act)
+    out.gap("tRTP", idx, c, k == PRE, _last_before(k == RD))
+    out.gap("tWR", idx, c, k == PRE, _last_before(k == WR))
+    out.gap("tRP", idx, c, (k == ACT) | (k == REF), pre)
+
+
+def _check_activates(idx: np.ndarray, c: np.ndarray, k: np.ndarray, b: np.ndarray,
+                     arch: Arch, out: _Collector) -> None:
+    """tRRD between single-bank ACTs, and the tFAW window over all ACTs."""
+    g = arch.geometry
+    per_group = g.banks // g.bank_groups
+    acts = np.flatnonzero(k == ACT)
+    ab = b[acts]
+    single = acts[ab >= 0]
+    sb = b[single]
+    sg = sb // per_group
+    same = np.full(len(single), -1, dtype=np.int64)
+    other = np.full(len(single), -1, dtype=np.int64)
+    for bank in range(g.banks):
+        last = _last_before(sb == bank)
+        group = bank // per_group
+        in_same = (sg == group) & (sb != bank)
+        same = np.where(in_same, np.maximum(same, last), same)
+        other = np.where(sg != group, np.maximum(other, last), other)
+    sc = c[single]
+    everywhere = np.ones(len(single), bool)
+    out.gap("tRRD_L", idx[single], sc, everywhere, same)
+    out.gap("tRRD_S", idx[single], sc, everywhere, other)
+    faw = arch.timing.tFAW
+    if faw and acts.size:
+        order = np.argsort(c[acts], kind="stable")
+        ac = c[acts][order]
+        weight = np.where(ab[order] < 0, 4, 1)
+        before = np.concatenate([[0], np.cumsum(weight)])
+        start = np.searchsorted(ac, ac - faw, side="right")
+        bad = np.flatnonzero(before[1:] - before[start] > 4)
+        out.pairs_of("tFAW", idx[acts[order[bad]]], idx[acts[order[start[bad]]]])
+
+
+def _check_refresh(idx: np.ndarray, c: np.ndarray, k: np.ndarray, refi: int,
+                   out: _Collector) -> None:
+    """The refresh rate of one channel over the cycles [0, last command]."""
+    refs = np.flatnonzero(k == REF)
+    last = len(c) - 1
+    lines = np.concatenate([[0], idx[refs] + FIRST_LINE, [idx[last] + FIRST_LINE]])
+    points = np.concatenate([[0], c[refs], [c[last]]])
+    for j in np.flatnonzero(np.diff(points) > 9 * refi):
+        start = "the start" if j == 0 else f"REF on line {lines[j]}"
+        end = "the last command" if j == len(refs) else "the next REF"
+        out.text(Violation("refresh-gap", int(lines[j + 1]), int(lines[j]),
+                           f"{int(points[j + 1] - points[j])} cycles from {start} "
+                           f"(cycle {int(points[j])}) to {end} (cycle {int(points[j + 1])}); "
+                           f"at most 9 x tREFI = {9 * refi}"))
+    # Windows (r_i, r_j) between REFs (or the start / end) hold j - i - 1 REFs over
+    # T = r_j - r_i - 1 cycles; the rule holds for all i < j iff h_j - min(h_i) <= 8 tREFI
+    # with h_m = r_m - m tREFI.
+    r = np.concatenate([[-1], c[refs], [c[last] + 1]])
+    h = r - np.arange(len(r)) * refi
+    low = np.minimum.accumulate(h)
+    for j in np.flatnonzero(h[1:] - low[:-1] > 8 * refi) + 1:
+        i = int(np.argmin(h[:j]))
+        span = int(r[j] - r[i] - 1)
+        out.text(Violation("refresh-rate", int(lines[j]), int(lines[i]),
+                           f"{j - i - 1} REFs in the {span} cycles from cycle {int(r[i] + 1)} "
+                           f"to {int(r[j] - 1)}; at least floor(T / tREFI) - 8 = "
+                           f"{span // refi - 8} needed"))
+
+
+def check_schedule(trace: Trace, arch: Arch, limit: int = 100) -> CheckResult:
+    """Check a schedule against every rule; at most `limit` violations are rendered."""
+    out = _Collector(trace, rule_gaps(arch))
+    for channel in np.unique(trace.channel):
+        _check_channel(np.flatnonzero(trace.channel == channel), trace, arch, out)
+    return out.result(limit)
+
+
+def check_trace_csv(path: str | Path, arch: Arch, limit: int = 100) -> CheckResult:
+    """Read a trace CSV and check it (`pimisa check-trace`)."""
+    return check_schedule(read_trace_csv(path, arch), arch, limit)

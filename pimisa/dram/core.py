@@ -1,0 +1,184 @@
+"""The C scheduler core from Python: parameters from a preset, chunked runs, raw statistics.
+
+`CoreRun` schedules one channel's command stream for a whole launch (`slots` passes over the
+program, slot s adding s x tile_rows to every row). It either runs to the end keeping only
+statistics (`finish`), or yields the DRAM commands chunk by chunk into one reused numpy buffer
+(`chunks`), so a launch of any length needs bounded memory. The C call releases the GIL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from pimisa._dramcore import ffi, lib
+from pimisa.arch import Arch
+from pimisa.errors import InputError
+from pimisa.isa import RECORD_DTYPE
+
+CMD_NAMES = ("ACT", "PRE", "REF", "RD", "WR", "OP")
+CMD_CODES = {name: code for code, name in enumerate(CMD_NAMES)}
+CMD_DTYPE = np.dtype(
+    [("cycle", "<i8"), ("row", "<i4"), ("bank", "<i2"), ("cmd", "u1"), ("col", "u1")]
+)
+CHUNK = 1 << 16
+
+
+def _check_layout() -> None:
+    """The numpy dtypes must match the C structs the core reads and writes."""
+    for dtype, ctype in ((RECORD_DTYPE, "pimisa_record"), (CMD_DTYPE, "dram_cmd")):
+        same = ffi.sizeof(ctype) == dtype.itemsize and all(
+            field.offset == dtype.fields[name][1] for name, field in ffi.typeof(ctype).fields
+        )
+        if not same:
+            raise ImportError(f"pimisa._dramcore: C struct {ctype} does not match its numpy "
+                              "dtype; rebuild with `pip install -e .`")
+
+
+_check_layout()
+
+
+@dataclass(frozen=True)
+class CoreStats:
+    """Raw per-channel statistics of a run (C struct dram_stats)."""
+
+    commands: dict[str, int]
+    all_bank_act: int
+    all_bank_pre: int
+    row_hits: int
+    row_misses: int
+    row_conflicts: int
+    mem_all: int  # RD/WR in all-bank mode
+    mem_single: int  # RD/WR in single-bank mode
+    pim_commands: int
+    cycles: int  # end of the launch: the last command has finished
+
+
+def core_params(arch: Arch) -> dict[str, int]:
+    """The scheduler's numbers for a preset (composite gaps summed; see docs/dram.md)."""
+    t, g = arch.timing, arch.geometry
+    return {
+        "tCCD_col": t.tCCD_L * g.banks_per_pim_unit,
+        "tRCD_RD": t.tRCD_RD,
+        "tRCD_WR": t.tRCD_WR,
+        "tRP": t.tRP,
+        "tRAS": t.tRAS,
+        "tRC": t.tRC,
+        "tRTP": t.tRTP_L,
+        "tWRP": t.CWL + t.nBL + t.tWR,
+        "tRTW": t.rtw,
+        "tWTR": t.CWL + t.nBL + t.tWTR_L,
+        "tRRD_S": t.tRRD_S,
+        "tRRD_L": t.tRRD_L,
+        "tFAW": t.tFAW,
+        "tRFC": t.tRFC,
+        "tREFI": t.tREFI,
+        "rd_done": t.CL + t.nBL,
+        "wr_done": t.CWL + t.nBL,
+        "banks": g.banks,
+        "bank_groups": g.bank_groups,
+        "rows": g.rows,
+        "bpu": g.banks_per_pim_unit,
+    }
+
+
+def _locate_default(index: int) -> str:
+    return f"command #{index}"
+
+
+class CoreRun:
+    """One launch scheduled by the C core (one channel; every channel runs the same stream)."""
+
+    def __init__(
+        self,
+        records: np.ndarray,
+        arch: Arch,
+        slots: int,
+        tile_rows: int,
+        locate: Callable[[int], str] = _locate_default,
+    ) -> None:
+        self._records = np.ascontiguousarray(records, dtype=RECORD_DTYPE)
+        self._n = len(self._records)
+        self._slots = slots
+        self._tile_rows = tile_rows
+        self._locate = locate
+        self._rows = arch.geometry.rows * arch.geometry.banks_per_pim_unit
+        self._state = ffi.new("dram_state *")
+        params = core_params(arch)
+        if params["rows"] > 0x7FFFFFFF:
+            raise InputError(f"{arch.source}: the scheduler supports at most 2^31-1 rows per bank")
+        if lib.dram_init(self._state, ffi.new("dram_params *", params)) != 0:
+            raise InputError(f"{arch.source}: a timing parameter exceeds the scheduler's range "
+                             "(2^40 cycles)")
+        self._recs = ffi.from_buffer("pimisa_record[]", self._records) if self._n else ffi.NULL
+        self._out_len = ffi.new("int64_t *")
+        self.done = False
+
+    def _step(self, out: object, cap: int) -> int:
+        rc = lib.dram_run(self._state, self._recs, self._n, self._slots, self._tile_rows,
+                          out, cap, self._out_len)
+        if rc == lib.DRAM_DONE:
+            self.done = True
+        elif rc != lib.DRAM_FULL:
+            self._raise(rc)
+        return int(self._out_len[0])
+
+    def _raise(self, rc: int) -> None:
+        index = int(self._state.err_index)
+        where = self._locate(index)
+        slot = int(self._state.slot)
+        if rc == lib.DRAM_EROW:
+            raise InputError(f"{where}: row (+ tile slot {slot} base) beyond the unit's "
+                             f"{self._rows} rows")
+        if rc == lib.DRAM_EBANK:
+            raise InputError(f"{where}: bank out of range")
+        raise InputError(f"scheduler core rejected its arguments (code {rc})")
+
+    def chunks(self, size: int = CHUNK) -> Iterator[np.ndarray]:
+        """Yield the DRAM commands in issue order (CMD_DTYPE views of one reused buffer).
+
+        Each yielded array is overwritten by the next one: consume it before advancing.
+        """
+        buf = np.empty(max(size, lib.DRAM_MAX_PER_PIM), dtype=CMD_DTYPE)
+        out = ffi.from_buffer("dram_cmd[]", buf)
+        while not self.done:
+            count = self._step(out, len(buf))
+            if count:
+                yield buf[:count]
+
+    def finish(self) -> None:
+        """Schedule whatever remains without recording commands (statistics only)."""
+        if not self.done:
+            self._step(ffi.NULL, 0)
+
+    def stats(self) -> CoreStats:
+        """Statistics of the finished run (per channel)."""
+        if not self.done:
+            raise RuntimeError("stats() before the run finished")
+        s = self._state.s
+        return CoreStats(
+            commands={name: int(s.commands[i]) for i, name in enumerate(CMD_NAMES)},
+            all_bank_act=int(s.all_bank_act),
+            all_bank_pre=int(s.all_bank_pre),
+            row_hits=int(s.row_hits),
+            row_misses=int(s.row_misses),
+            row_conflicts=int(s.row_conflicts),
+            mem_all=int(s.mem_all),
+            mem_single=int(s.mem_single),
+            pim_commands=int(s.pim_commands),
+            cycles=int(s.end_cycle),
+        )
+
+
+def format_csv_lines(cmds: np.ndarray, channel: int, buf: bytearray) -> tuple[int, int]:
+    """Format commands as trace CSV lines into `buf`: (commands formatted, bytes used)."""
+    cmds = np.ascontiguousarray(cmds, dtype=CMD_DTYPE)
+    used = ffi.new("int64_t *")
+    done = lib.dram_format_csv(ffi.from_buffer("dram_cmd[]", cmds), len(cmds), channel,
+                               ffi.from_buffer(buf), len(buf), used)
+    return int(done), int(used[0])
+
+
+CSV_LINE_MAX = lib.DRAM_CSV_LINE_MAX

@@ -1,0 +1,190 @@
+"""Trace files of a schedule, written incrementally and atomically, cut at a size limit.
+
+CSV: header `cycle,channel,bank,command,row,col`, one line per DRAM command; bank -1 for
+all-bank commands and REF; row -1 for PRE/REF/OP; col -1 except for RD/WR. Chrome trace-event
+JSON (opens in Perfetto / chrome://tracing): one track per channel, every command a slice (its
+nominal duration, clipped at the next command so slices never overlap), REF slices tRFC long.
+Every channel has the same schedule; the caller picks which channels to write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from pimisa.arch import Arch
+from pimisa.dram.core import (
+    CHUNK,
+    CMD_NAMES,
+    CSV_LINE_MAX,
+    CoreRun,
+    core_params,
+    format_csv_lines,
+)
+from pimisa.fileio import atomic_open
+
+CSV_HEADER = b"cycle,channel,bank,command,row,col\n"
+CHROME_CLOSE_RESERVE = 512  # bytes kept free under the limit for the closing events
+
+
+class CsvWriter:
+    """Streams command chunks to a CSV trace until `limit` bytes."""
+
+    def __init__(self, handle: IO[bytes], channels: Sequence[int], limit: int) -> None:
+        self.handle = handle
+        self.channels = list(channels)
+        self.limit = limit
+        self.size = 0
+        self.lines = 0
+        self.cut = False
+        self._buf = bytearray(CHUNK * CSV_LINE_MAX)
+        self._put(CSV_HEADER)
+
+    def _put(self, data: bytes | memoryview) -> None:
+        """Write what fits under the limit, whole lines only; past it the trace is cut."""
+        room = self.limit - self.size
+        if len(data) > room:
+            data = bytes(data[:room])
+            data = data[: data.rfind(b"\n") + 1]
+            self.lines += data.count(b"\n")
+            self.cut = True
+        self.handle.write(data)
+        self.size += len(data)
+
+    def write(self, cmds: np.ndarray) -> None:
+        """Append a chunk of commands (CMD_DTYPE) for every selected channel."""
+        for channel in self.channels:
+            pos = 0
+            while pos < len(cmds) and not self.cut:
+                done, used = format_csv_lines(cmds[pos:], channel, self._buf)
+                self._put(memoryview(self._buf)[:used])
+                if not self.cut:
+                    self.lines += done
+                pos += done
+
+    def close(self) -> None:
+        """Nothing to close in a CSV."""
+
+
+class ChromeWriter:
+    """Streams command chunks to a Chrome trace-event JSON file until about `limit` bytes."""
+
+    def __init__(self, handle: IO[bytes], channels: Sequence[int], limit: int,
+                 arch: Arch) -> None:
+        p = core_params(arch)
+        self.handle = handle
+        self.channels = list(channels)
+        self.limit = limit
+        self.size = 0
+        self.lines = 0
+        self.cut = False
+        self.us = arch.timing.tCK_ns / 1000.0
+        self.nominal = np.array([p["tRCD_RD"], p["tRP"], p["tRFC"], p["tCCD_col"],
+                                 p["tCCD_col"], p["tCCD_col"]], dtype=np.int64).clip(min=1)
+        self._pending: np.ndarray | None = None
+        self._last_ts = 0.0
+        head = {"displayTimeUnit": "ns",
+                "otherData": {"arch": arch.name, "tCK_ns": arch.timing.tCK_ns,
+                              "note": "every channel runs the same schedule"}}
+        meta = [{"ph": "M", "pid": 0, "name": "process_name",
+                 "args": {"name": f"{arch.name} PIM launch"}}]
+        meta += [{"ph": "M", "pid": 0, "tid": ch, "name": "thread_name",
+                  "args": {"name": f"channel {ch}"}} for ch in self.channels]
+        text = json.dumps(head)[:-1] + ',"traceEvents":[\n'
+        text += ",\n".join(json.dumps(m) for m in meta)
+        self._put(text.encode())
+
+    def _put(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.size += len(data)
+
+    def _events(self, cmds: np.ndarray, durations: np.ndarray, channel: int) -> list[bytes]:
+        us = self.us
+        return [
+            (f',\n{{"ph":"X","pid":0,"tid":{channel},"name":"{CMD_NAMES[k]}",'
+             f'"ts":{c * us:.6f},"dur":{d * us:.6f},'
+             f'"args":{{"cycle":{c},"bank":{b},"row":{r},"col":{col}}}}}').encode()
+            for c, k, b, r, col, d in zip(
+                cmds["cycle"].tolist(), cmds["cmd"].tolist(), cmds["bank"].tolist(),
+                np.where(np.isin(cmds["cmd"], (0, 3, 4)), cmds["row"], -1).tolist(),
+                np.where(np.isin(cmds["cmd"], (3, 4)), cmds["col"], -1).tolist(),
+                durations.tolist(), strict=True)
+        ]
+
+    def _emit(self, cmds: np.ndarray, next_cycle: np.ndarray) -> None:
+        durations = np.minimum(self.nominal[cmds["cmd"]], next_cycle - cmds["cycle"])
+        for channel in self.channels:
+            events = self._events(cmds, durations, channel)
+            sizes = np.cumsum([len(e) for e in events])
+            room = self.limit - CHROME_CLOSE_RESERVE - self.size
+            fit = int(np.searchsorted(sizes, room, side="right"))
+            self._put(b"".join(events[:fit]))
+            self.lines += fit
+            if fit:
+                self._last_ts = float(cmds["cycle"][fit - 1]) * self.us
+            if fit < len(events):
+                self.cut = True
+                return
+
+    def write(self, cmds: np.ndarray) -> None:
+        """Append a chunk; the last command waits for the next chunk to know its duration."""
+        if self.cut or not len(cmds):
+            return
+        if self._pending is not None:
+            cmds = np.concatenate([self._pending, cmds])
+        self._pending = cmds[-1:].copy()
+        body = cmds[:-1]
+        if len(body):
+            self._emit(body, cmds["cycle"][1:])
+
+    def close(self) -> None:
+        """Flush the last command and close the JSON document."""
+        if self._pending is not None and not self.cut:
+            self._emit(self._pending, self._pending["cycle"] + self.nominal[self._pending["cmd"]])
+        tail = b"\n]}\n"
+        if self.cut:
+            cut = {"ph": "i", "s": "g", "pid": 0, "tid": self.channels[0], "ts": self._last_ts,
+                   "name": "trace cut here: size limit reached"}
+            tail = b",\n" + json.dumps(cut).encode() + tail
+        self._put(tail)
+
+
+def write_traces(
+    run: CoreRun,
+    arch: Arch,
+    csv_path: str | Path | None,
+    chrome_path: str | Path | None,
+    channels: Sequence[int],
+    limit: int,
+) -> list[str]:
+    """Run `run` to the end, writing the requested traces; returns a note per cut trace."""
+    notes: list[str] = []
+    with contextlib.ExitStack() as stack:
+        writers: list[tuple[str, CsvWriter | ChromeWriter]] = []
+        if csv_path is not None:
+            handle = stack.enter_context(atomic_open(csv_path, "wb"))
+            writers.append((str(csv_path), CsvWriter(handle, channels, limit)))
+        if chrome_path is not None:
+            handle = stack.enter_context(atomic_open(chrome_path, "wb"))
+            writers.append((str(chrome_path), ChromeWriter(handle, channels, limit, arch)))
+        chunks = run.chunks()
+        for chunk in chunks:
+            for _, writer in writers:
+                writer.write(chunk)
+            if all(writer.cut for _, writer in writers):
+                break
+        chunks.close()
+        run.finish()
+        for path, writer in writers:
+            writer.close()
+            if writer.cut:
+                notes.append(f"{path}: trace cut after {writer.lines} commands at the size "
+                             f"limit of {limit} bytes (raise it with --trace-limit); the "
+                             "summary covers the whole launch")
+    return notes
+
