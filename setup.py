@@ -2,4 +2,4 @@
 
 from setuptools import setup
 
-setup(cffi_modules=["cext/build_dram.py:ffibuilder"])
+setup(cffi_modules=["cext/build_dram.py:ffibuilder", "cext/build_emu.py:ffibuilder"])

@@ -1,0 +1,446 @@
+/* pimisa emulator core: bit-exact execution of PIM command streams (see emu_core.h).
+ *
+ * Semantics (the numpy twin in pimisa/emulator/twin.py implements the same, from the `sem`
+ * functions of pimisa/isa.py; the differential tests compare both command by command):
+ *   - lanes are uint32; float ops work on their float32 view, NaN results are 0x7FC00000,
+ *     fmac rounds twice (build with -ffp-contract=off, never fast-math);
+ *   - a predicated command (pred bit 7) writes only the lanes whose bit is set in mask
+ *     pred & 0x3F (clear, when bit 6 inverts it); a predicated compare changes only those bits
+ *     of md; the predicate is read before the command writes anything;
+ *   - immediate shifts take 0..31; shlv/shrv by >= 32 give 0, srav by >= 31 gives the sign
+ *     fill, shrvr rounds half to even with the bits shifted out (>= 33 gives 0);
+ *   - `@bN` runs in unit N / banks_per_unit of every channel, otherwise every unit runs.
+ * Work is split by unit ranges over threads: commands are independent across units, and every
+ * check depends only on the command and slot, so all threads stop at the same faulting step.
+ */
+#include "emu_core.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define BLOCK_WORDS 1024u /* lanes processed per inner block (fits L1 with its operands) */
+#define MAX_THREADS 16
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(EMU_NO_CLONES)
+#define EMU_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define EMU_CLONES
+#endif
+#define INLINE static inline __attribute__((always_inline))
+
+#define INFO(cls, flags) ((uint32_t)(cls) | EMU_F_KNOWN | (flags))
+#define VVV (EMU_F_PRED | EMU_F_RD_V | EMU_F_RA_V | EMU_F_RB_V)
+#define VVI (EMU_F_PRED | EMU_F_RD_V | EMU_F_RA_V | EMU_F_IMM)
+#define VVS (EMU_F_PRED | EMU_F_RD_V | EMU_F_RA_V | EMU_F_SHAMT)
+
+static const uint32_t OPINFO[256] = {
+    [OP_NOP] = INFO(SEM_NONE, 0),
+    [OP_BARRIER] = INFO(SEM_NONE, 0),
+    [OP_LD] = INFO(SEM_LOAD, EMU_F_PRED | EMU_F_RD_V | EMU_F_MEM),
+    [OP_ST] = INFO(SEM_STORE, EMU_F_PRED | EMU_F_RA_V | EMU_F_MEM),
+    [OP_MOV] = INFO(SEM_LANE, EMU_F_PRED | EMU_F_RD_V | EMU_F_RA_V),
+    [OP_LI] = INFO(SEM_LANE, EMU_F_PRED | EMU_F_RD_V | EMU_F_IMM),
+    [OP_NOT] = INFO(SEM_LANE, EMU_F_PRED | EMU_F_RD_V | EMU_F_RA_V),
+    [OP_ADD] = INFO(SEM_LANE, VVV),
+    [OP_SUB] = INFO(SEM_LANE, VVV),
+    [OP_AND] = INFO(SEM_LANE, VVV),
+    [OP_OR] = INFO(SEM_LANE, VVV),
+    [OP_XOR] = INFO(SEM_LANE, VVV),
+    [OP_MIN] = INFO(SEM_LANE, VVV),
+    [OP_MAX] = INFO(SEM_LANE, VVV),
+    [OP_MINU] = INFO(SEM_LANE, VVV),
+    [OP_MAXU] = INFO(SEM_LANE, VVV),
+    [OP_MUL] = INFO(SEM_LANE, VVV),
+    [OP_ADDI] = INFO(SEM_LANE, VVI),
+    [OP_ANDI] = INFO(SEM_LANE, VVI),
+    [OP_ORI] = INFO(SEM_LANE, VVI),
+    [OP_XORI] = INFO(SEM_LANE, VVI),
+    [OP_SLLI] = INFO(SEM_LANE, VVS),
+    [OP_SRLI] = INFO(SEM_LANE, VVS),
+    [OP_SRAI] = INFO(SEM_LANE, VVS),
+    [OP_FADD] = INFO(SEM_LANE, VVV),
+    [OP_FSUB] = INFO(SEM_LANE, VVV),
+    [OP_FMUL] = INFO(SEM_LANE, VVV),
+    [OP_FMAC] = INFO(SEM_LANE_ACC, VVV),
+    [OP_CMP] = INFO(SEM_COMPARE,
+                    EMU_F_PRED | EMU_F_CC | EMU_F_RD_M | EMU_F_RA_V | EMU_F_RB_V),
+    [OP_CMPI] = INFO(SEM_COMPARE, EMU_F_PRED | EMU_F_CC | EMU_F_RD_M | EMU_F_RA_V | EMU_F_IMM),
+    [OP_MAND] = INFO(SEM_MASK, EMU_F_RD_M | EMU_F_RA_M | EMU_F_RB_M),
+    [OP_MOR] = INFO(SEM_MASK, EMU_F_RD_M | EMU_F_RA_M | EMU_F_RB_M),
+    [OP_MXOR] = INFO(SEM_MASK, EMU_F_RD_M | EMU_F_RA_M | EMU_F_RB_M),
+    [OP_MNOT] = INFO(SEM_MASK, EMU_F_RD_M | EMU_F_RA_M),
+    [OP_MSET] = INFO(SEM_MASK, EMU_F_RD_M | EMU_F_LANES),
+    [OP_SHLV] = INFO(SEM_LANE, VVV),
+    [OP_SHRV] = INFO(SEM_LANE, VVV),
+    [OP_SRAV] = INFO(SEM_LANE, VVV),
+    [OP_SHRVR] = INFO(SEM_LANE, VVV),
+};
+
+#define NUM_CONDITIONS 10u
+
+uint32_t emu_op_info(uint32_t op) { return op < 256 ? OPINFO[op] : 0; }
+
+/* One command, checked and decoded for a slot. */
+typedef struct {
+    uint32_t op, cls;
+    uint32_t rd, ra, rb, cc, col, bank;
+    uint32_t pred_on, pmask, pinv;
+    uint32_t imm;
+    uint64_t row;
+} cmd_t;
+
+/* Check record r at row base `base`; fill c or return a fault code (row in *fault_row). */
+static int decode(const emu_machine *m, const pimisa_record *r, uint64_t base, cmd_t *c,
+                  uint64_t *fault_row) {
+    uint32_t info = OPINFO[r->op];
+    if (!(info & EMU_F_KNOWN)) return EMU_FAULT_OPCODE;
+    c->op = r->op;
+    c->cls = info & 0xF;
+    c->pred_on = (r->pred & PIMISA_PRED_ON) != 0;
+    if (c->pred_on) {
+        if (!(info & EMU_F_PRED) || (uint32_t)(r->pred & PIMISA_PRED_MASK_BITS) >= m->nm)
+            return EMU_FAULT_PRED;
+        c->pmask = r->pred & PIMISA_PRED_MASK_BITS;
+        c->pinv = (r->pred & PIMISA_PRED_INVERT) ? 0xFFFFFFFFu : 0u;
+    } else if (r->pred) {
+        return EMU_FAULT_PRED;
+    }
+    c->bank = r->bank;
+    if (r->bank != PIMISA_ALL_BANKS && r->bank >= m->banks) return EMU_FAULT_BANK;
+    c->rd = r->rd;
+    c->ra = r->ra;
+    c->rb = r->rb;
+    if (((info & EMU_F_RD_V) && r->rd >= m->nv) || ((info & EMU_F_RA_V) && r->ra >= m->nv) ||
+        ((info & EMU_F_RB_V) && r->rb >= m->nv))
+        return EMU_FAULT_VREG;
+    if (((info & EMU_F_RD_M) && r->rd >= m->nm) || ((info & EMU_F_RA_M) && r->ra >= m->nm) ||
+        ((info & EMU_F_RB_M) && r->rb >= m->nm))
+        return EMU_FAULT_MREG;
+    c->cc = r->cc;
+    if ((info & EMU_F_CC) && r->cc >= NUM_CONDITIONS) return EMU_FAULT_COND;
+    c->imm = (uint32_t)r->imm;
+    if ((info & EMU_F_SHAMT) && (r->imm < 0 || r->imm > 31)) return EMU_FAULT_IMM;
+    if (info & EMU_F_LANES) {
+        uint32_t all = m->lanes >= 32 ? 0xFFFFFFFFu : (1u << m->lanes) - 1u;
+        if (c->imm & ~all) return EMU_FAULT_IMM;
+    }
+    c->col = r->col;
+    if (info & EMU_F_MEM) {
+        if (r->col >= m->cols) return EMU_FAULT_COL;
+        c->row = base + r->row;
+        if (c->row < base || c->row >= m->rows) {
+            *fault_row = c->row;
+            return EMU_FAULT_ROW;
+        }
+    }
+    return EMU_OK;
+}
+
+INLINE uint32_t f2u(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+INLINE float u2f(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+INLINE uint32_t canon(float r) { return r != r ? PIMISA_CANONICAL_NAN : f2u(r); }
+
+INLINE uint32_t shr_rne(uint32_t x, uint32_t y) {
+    uint64_t s = y > 40u ? 40u : y;
+    uint64_t a = x, q = a >> s;
+    uint64_t half = s ? (1ull << (s - 1)) : 0u;
+    uint64_t rem = a - (q << s);
+    uint64_t up = (rem > half) | ((rem == half) & (half != 0) & (q & 1u));
+    return (uint32_t)(q + up);
+}
+
+/* out[i] = op(d[i], a[i], b[i], imm) for one block of n lanes. */
+INLINE void lane_op(uint32_t op, uint32_t *restrict out, const uint32_t *restrict d,
+                    const uint32_t *restrict a, const uint32_t *restrict b, uint32_t imm,
+                    uint32_t n) {
+#define LOOP(expr)                          \
+    for (uint32_t i = 0; i < n; i++) {      \
+        uint32_t x = a[i], y = b[i];        \
+        (void)x;                            \
+        (void)y;                            \
+        out[i] = (expr);                    \
+    }                                       \
+    break;
+    switch (op) {
+    case OP_MOV: LOOP(x)
+    case OP_LI: LOOP(imm)
+    case OP_NOT: LOOP(~x)
+    case OP_ADD: LOOP(x + y)
+    case OP_SUB: LOOP(x - y)
+    case OP_AND: LOOP(x & y)
+    case OP_OR: LOOP(x | y)
+    case OP_XOR: LOOP(x ^ y)
+    case OP_MIN: LOOP((int32_t)x < (int32_t)y ? x : y)
+    case OP_MAX: LOOP((int32_t)x > (int32_t)y ? x : y)
+    case OP_MINU: LOOP(x < y ? x : y)
+    case OP_MAXU: LOOP(x > y ? x : y)
+    case OP_MUL: LOOP(x * y)
+    case OP_ADDI: LOOP(x + imm)
+    case OP_ANDI: LOOP(x & imm)
+    case OP_ORI: LOOP(x | imm)
+    case OP_XORI: LOOP(x ^ imm)
+    case OP_SLLI: LOOP(x << imm)
+    case OP_SRLI: LOOP(x >> imm)
+    case OP_SRAI: LOOP((uint32_t)((int32_t)x >> imm))
+    case OP_FADD: LOOP(canon(u2f(x) + u2f(y)))
+    case OP_FSUB: LOOP(canon(u2f(x) - u2f(y)))
+    case OP_FMUL: LOOP(canon(u2f(x) * u2f(y)))
+    case OP_FMAC: LOOP(canon(u2f(d[i]) + u2f(canon(u2f(x) * u2f(y)))))
+    case OP_SHLV: LOOP(y >= 32u ? 0u : x << (y & 31u))
+    case OP_SHRV: LOOP(y >= 32u ? 0u : x >> (y & 31u))
+    case OP_SRAV: LOOP((uint32_t)((int32_t)x >> (y > 31u ? 31u : y)))
+    case OP_SHRVR: LOOP(shr_rne(x, y))
+    default: break;
+    }
+#undef LOOP
+}
+
+/* Per unit, bit k = cond(a[u][k], b[u][k]). */
+INLINE void compare_op(uint32_t cc, uint32_t *restrict bits, const uint32_t *restrict a,
+                       const uint32_t *restrict b, uint32_t nu, const uint32_t L) {
+#define CMP(expr)                                       \
+    for (uint32_t u = 0; u < nu; u++) {                 \
+        uint32_t w = 0;                                 \
+        for (uint32_t k = 0; k < L; k++) {              \
+            uint32_t x = a[u * L + k], y = b[u * L + k]; \
+            w |= (uint32_t)(expr) << k;                 \
+        }                                               \
+        bits[u] = w;                                    \
+    }                                                   \
+    break;
+    switch (cc) {
+    case CC_EQ: CMP(x == y)
+    case CC_NE: CMP(x != y)
+    case CC_LT: CMP((int32_t)x < (int32_t)y)
+    case CC_LE: CMP((int32_t)x <= (int32_t)y)
+    case CC_GT: CMP((int32_t)x > (int32_t)y)
+    case CC_GE: CMP((int32_t)x >= (int32_t)y)
+    case CC_LTU: CMP(x < y)
+    case CC_LEU: CMP(x <= y)
+    case CC_GTU: CMP(x > y)
+    case CC_GEU: CMP(x >= y)
+    default: break;
+    }
+#undef CMP
+}
+
+/* dst lanes take src where the unit's predicate word selects them. */
+INLINE void blend(uint32_t *restrict dst, const uint32_t *restrict src,
+                  const uint32_t *restrict pw, uint32_t inv, uint32_t nu, const uint32_t L) {
+    for (uint32_t u = 0; u < nu; u++) {
+        uint32_t w = pw[u] ^ inv;
+        for (uint32_t k = 0; k < L; k++) {
+            uint32_t sel = 0u - ((w >> k) & 1u);
+            dst[u * L + k] = (src[u * L + k] & sel) | (dst[u * L + k] & ~sel);
+        }
+    }
+}
+
+INLINE void put(uint32_t *restrict dst, const uint32_t *restrict src, const cmd_t *c,
+                const uint32_t *pw, uint32_t nu, const uint32_t L) {
+    if (c->pred_on)
+        blend(dst, src, pw, c->pinv, nu, L);
+    else
+        memcpy(dst, src, (size_t)nu * L * sizeof(uint32_t));
+}
+
+/* Run command c on units [us, us + nu) (contiguous), block by block. */
+INLINE void exec_units(const emu_machine *m, const cmd_t *c, uint32_t us, uint32_t nu,
+                       const uint32_t L) {
+    const uint64_t U = (uint64_t)m->channels * m->units_per_channel;
+    const uint64_t slab = U * L;
+    const uint32_t all = L >= 32 ? 0xFFFFFFFFu : (1u << L) - 1u;
+    const uint32_t bu = BLOCK_WORDS / L;
+    uint32_t tmp[BLOCK_WORDS];
+    uint32_t fill[BLOCK_WORDS];
+    uint32_t bits[BLOCK_WORDS];
+    const uint32_t *pmask = m->masks + (uint64_t)c->pmask * U;
+    uint32_t *mem_word = NULL;
+    if (c->cls == SEM_LOAD || c->cls == SEM_STORE)
+        mem_word = m->mem + (c->row * m->cols + c->col) * slab;
+    if (c->cls == SEM_COMPARE && c->op == OP_CMPI)
+        for (uint32_t i = 0; i < bu * L; i++) fill[i] = c->imm;
+    for (uint32_t u = us; u < us + nu; u += bu) {
+        const uint32_t k = (us + nu - u) < bu ? (us + nu - u) : bu;
+        const uint64_t off = (uint64_t)u * L;
+        const uint32_t *pw = pmask + u;
+        switch (c->cls) {
+        case SEM_LOAD:
+            put(m->vregs + c->rd * slab + off, mem_word + off, c, pw, k, L);
+            break;
+        case SEM_STORE:
+            put(mem_word + off, m->vregs + c->ra * slab + off, c, pw, k, L);
+            break;
+        case SEM_LANE:
+        case SEM_LANE_ACC: {
+            uint32_t *d = m->vregs + c->rd * slab + off;
+            const uint32_t *a = (OPINFO[c->op] & EMU_F_RA_V) ? m->vregs + c->ra * slab + off : d;
+            const uint32_t *b = (OPINFO[c->op] & EMU_F_RB_V) ? m->vregs + c->rb * slab + off : a;
+            lane_op(c->op, tmp, d, a, b, c->imm, k * L);
+            put(d, tmp, c, pw, k, L);
+            break;
+        }
+        case SEM_COMPARE: {
+            const uint32_t *a = m->vregs + c->ra * slab + off;
+            const uint32_t *b = c->op == OP_CMPI ? fill : m->vregs + c->rb * slab + off;
+            uint32_t *md = m->masks + (uint64_t)c->rd * U + u;
+            compare_op(c->cc, bits, a, b, k, L);
+            for (uint32_t j = 0; j < k; j++) {
+                uint32_t sel = c->pred_on ? (pw[j] ^ c->pinv) & all : all;
+                md[j] = (md[j] & ~sel) | (bits[j] & sel);
+            }
+            break;
+        }
+        case SEM_MASK: {
+            uint32_t *md = m->masks + (uint64_t)c->rd * U + u;
+            const uint32_t *ma = m->masks + (uint64_t)((OPINFO[c->op] & EMU_F_RA_M) ? c->ra : 0) * U + u;
+            const uint32_t *mb = m->masks + (uint64_t)((OPINFO[c->op] & EMU_F_RB_M) ? c->rb : 0) * U + u;
+            for (uint32_t j = 0; j < k; j++) {
+                uint32_t x = ma[j], y = mb[j], r;
+                switch (c->op) {
+                case OP_MAND: r = x & y; break;
+                case OP_MOR: r = x | y; break;
+                case OP_MXOR: r = x ^ y; break;
+                case OP_MNOT: r = ~x; break;
+                default: r = c->imm; break; /* OP_MSET */
+                }
+                md[j] = r & all;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+/* Run one command over this thread's units [u0, u1). */
+INLINE void exec_cmd(const emu_machine *m, const cmd_t *c, uint32_t u0, uint32_t u1,
+                     const uint32_t L) {
+    if (c->cls == SEM_NONE) return;
+    if (c->bank == PIMISA_ALL_BANKS) {
+        exec_units(m, c, u0, u1 - u0, L);
+        return;
+    }
+    const uint32_t upc = m->units_per_channel;
+    const uint32_t ub = c->bank / m->banks_per_unit;
+    for (uint32_t ch = u0 / upc; ch <= (u1 - 1) / upc; ch++) {
+        uint32_t u = ch * upc + ub;
+        if (u >= u0 && u < u1) exec_units(m, c, u, 1, L);
+    }
+}
+
+typedef struct {
+    const emu_machine *m;
+    const pimisa_record *recs;
+    uint64_t n, begin, end;
+    uint32_t u0, u1;
+    emu_status st;
+} job_t;
+
+INLINE void run_job_lanes(job_t *j, const uint32_t L) {
+    const emu_machine *m = j->m;
+    uint64_t slot = j->begin / j->n, idx = j->begin % j->n;
+    cmd_t c;
+    for (uint64_t t = j->begin; t < j->end; t++) {
+        uint64_t base, fault_row = 0;
+        int code = __builtin_mul_overflow(slot, m->tile_rows, &base) ? EMU_FAULT_ROW : EMU_OK;
+        if (code == EMU_OK) code = decode(m, &j->recs[idx], base, &c, &fault_row);
+        else fault_row = UINT64_MAX;
+        if (code != EMU_OK) {
+            j->st.code = code;
+            j->st.steps = t - j->begin;
+            j->st.index = idx;
+            j->st.slot = slot;
+            j->st.row = fault_row;
+            return;
+        }
+        exec_cmd(m, &c, j->u0, j->u1, L);
+        if (++idx == j->n) {
+            idx = 0;
+            slot++;
+        }
+    }
+    j->st.code = EMU_OK;
+    j->st.steps = j->end - j->begin;
+}
+
+/* The hot loop, compiled once per instruction-set level; 8 lanes get their own copy. */
+EMU_CLONES static void run_job(job_t *j) {
+    if (j->m->lanes == 8)
+        run_job_lanes(j, 8);
+    else
+        run_job_lanes(j, j->m->lanes);
+}
+
+static void *job_main(void *p) {
+    run_job((job_t *)p);
+    return NULL;
+}
+
+static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) { return !__builtin_mul_overflow(a, b, out); }
+
+static int machine_ok(const emu_machine *m) {
+    uint64_t units, slab, words;
+    if (!m || !m->mem || !m->vregs || !m->masks) return 0;
+    if (m->lanes < 1 || m->lanes > 32 || m->cols < 1 || m->cols > 256) return 0;
+    if (m->nv < 1 || m->nv > 256 || m->nm < 1 || m->nm > PIMISA_PRED_MASK_BITS + 1) return 0;
+    if (m->channels < 1 || m->units_per_channel < 1 || m->banks_per_unit < 1) return 0;
+    if ((uint64_t)m->units_per_channel * m->banks_per_unit != m->banks) return 0;
+    if (m->banks >= PIMISA_ALL_BANKS) return 0;
+    units = (uint64_t)m->channels * m->units_per_channel;
+    if (units > 0xFFFFFFFFull || !mul_ok(units, m->lanes, &slab)) return 0;
+    if (!mul_ok(slab, m->nv, &words) || words != m->vreg_words) return 0;
+    if (!mul_ok(units, m->nm, &words) || words != m->mask_words) return 0;
+    if (!mul_ok(m->rows, m->cols, &words) || !mul_ok(words, slab, &words) ||
+        words != m->mem_words)
+        return 0;
+    return 1;
+}
+
+int emu_run(const emu_machine *m, const pimisa_record *recs, uint64_t n, uint64_t begin,
+            uint64_t end, int nthreads, emu_status *status) {
+    job_t jobs[MAX_THREADS];
+    pthread_t threads[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    uint32_t units, t, nt;
+    if (!status) return EMU_BAD_MACHINE;
+    memset(status, 0, sizeof(*status));
+    if (!machine_ok(m) || (end > begin && (!recs || n == 0))) {
+        status->code = EMU_BAD_MACHINE;
+        return status->code;
+    }
+    if (end <= begin) return EMU_OK;
+    units = m->channels * m->units_per_channel;
+    nt = nthreads < 1 ? 1u : (uint32_t)nthreads;
+    if (nt > MAX_THREADS) nt = MAX_THREADS;
+    if (nt > units) nt = units;
+    for (t = 0; t < nt; t++) {
+        jobs[t] = (job_t){m, recs, n, begin, end,
+                          (uint32_t)((uint64_t)units * t / nt),
+                          (uint32_t)((uint64_t)units * (t + 1) / nt), {0}};
+    }
+    for (t = 1; t < nt; t++) started[t] = pthread_create(&threads[t], NULL, job_main, &jobs[t]) == 0;
+    run_job(&jobs[0]);
+    for (t = 1; t < nt; t++) {
+        if (started[t])
+            pthread_join(threads[t], NULL);
+        else
+            run_job(&jobs[t]);
+    }
+    *status = jobs[0].st;
+    for (t = 1; t < nt; t++)
+        if (jobs[t].st.code != EMU_OK && (status->code == EMU_OK || jobs[t].st.steps < status->steps))
+            *status = jobs[t].st;
+    return status->code;
+}

@@ -1,0 +1,81 @@
+/* pimisa emulator core: runs PIM command streams over a whole device's state.
+ *
+ * State layout (all uint32, C order; the Python side owns the buffers):
+ *   mem   [rows][cols][units][lanes]  unit rows of every PIM unit, so one all-bank command on
+ *                                     (row, col) touches one contiguous slab
+ *   vregs [nv][units][lanes]
+ *   masks [nm][units]                 bit k = lane k; bits >= lanes are always 0
+ * units = channels x units_per_channel, channel-major.
+ *
+ * A run executes steps [begin, end) of a launch: step t is command t % n of slot t / n, whose
+ * memory rows are offset by slot x tile_rows. Every index is checked before use; the first
+ * invalid command stops the run (the state then holds the effect of every earlier step).
+ */
+#ifndef PIMISA_EMU_CORE_H
+#define PIMISA_EMU_CORE_H
+
+#include <stdint.h>
+
+#include "pimisa_isa.h"
+
+typedef struct {
+    uint32_t *mem;
+    uint32_t *vregs;
+    uint32_t *masks;
+    uint64_t mem_words;   /* sizes of the three buffers, checked against the geometry */
+    uint64_t vreg_words;
+    uint64_t mask_words;
+    uint64_t rows;        /* allocated unit rows (slots x tile_rows) */
+    uint64_t tile_rows;   /* row base added per slot */
+    uint32_t cols;
+    uint32_t lanes;
+    uint32_t nv;          /* vector registers */
+    uint32_t nm;          /* mask registers */
+    uint32_t channels;    /* all channels of all stacks */
+    uint32_t units_per_channel;
+    uint32_t banks;       /* banks per channel */
+    uint32_t banks_per_unit;
+} emu_machine;
+
+typedef struct {
+    int32_t code;         /* EMU_OK or a fault code */
+    uint32_t reserved;
+    uint64_t steps;       /* steps completed */
+    uint64_t index;       /* faulting command index */
+    uint64_t slot;        /* faulting slot */
+    uint64_t row;         /* absolute unit row of a row fault */
+} emu_status;
+
+/* Status codes; pimisa/emulator/faults.py mirrors them. */
+#define EMU_OK 0
+#define EMU_FAULT_OPCODE 1
+#define EMU_FAULT_PRED 2
+#define EMU_FAULT_BANK 3
+#define EMU_FAULT_VREG 4
+#define EMU_FAULT_MREG 5
+#define EMU_FAULT_COND 6
+#define EMU_FAULT_IMM 7
+#define EMU_FAULT_COL 8
+#define EMU_FAULT_ROW 9
+#define EMU_BAD_MACHINE 100
+
+/* emu_op_info(op): semantics class in bits 0-3, then these operand flags (0 = unknown op). */
+#define EMU_F_KNOWN 0x10
+#define EMU_F_PRED 0x20      /* predicable */
+#define EMU_F_RD_V 0x40      /* rd is a vector register */
+#define EMU_F_RA_V 0x80
+#define EMU_F_RB_V 0x100
+#define EMU_F_RD_M 0x200     /* rd is a mask register */
+#define EMU_F_RA_M 0x400
+#define EMU_F_RB_M 0x800
+#define EMU_F_MEM 0x1000     /* row, col address memory */
+#define EMU_F_CC 0x2000      /* compare condition */
+#define EMU_F_IMM 0x4000     /* 32-bit immediate */
+#define EMU_F_SHAMT 0x8000   /* immediate shift amount 0..31 */
+#define EMU_F_LANES 0x10000  /* immediate lane mask (bits < lanes) */
+
+uint32_t emu_op_info(uint32_t op);
+int emu_run(const emu_machine *m, const pimisa_record *recs, uint64_t n, uint64_t begin,
+            uint64_t end, int nthreads, emu_status *status);
+
+#endif
