@@ -184,7 +184,7 @@ def write_traces(
             writer.close()
             if writer.cut:
                 notes.append(f"{path}: trace cut after {writer.lines} commands at the size "
-                             f"limit of {limit} bytes (raise it with --trace-limit); the "
+                             f"limit of {limit / 2**20:g} MB (raise it with --trace-limit); the "
                              "summary covers the whole launch")
     return notes
 

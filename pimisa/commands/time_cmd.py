@@ -1,0 +1,118 @@
+"""`pimisa time` (DRAM timing of a kernel launch) and `pimisa check-trace` (verify a schedule)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pimisa.arch import load_arch
+from pimisa.errors import InputError, UsageError
+from pimisa.program import Program, load_program
+
+DEFAULT_TRACE_LIMIT_MB = 1024.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `time` and `check-trace` sub-commands."""
+    p = sub.add_parser(
+        "time", help="time a kernel launch on DRAM timing",
+        description="Schedule a kernel launch as a memory controller would (ACT/PRE/REF "
+        "inserted, every timing constraint of the preset honoured) and print how long it "
+        "takes. Every channel runs the same command stream, so one schedule serves them all.")
+    p.add_argument("kernel", metavar="KERNEL",
+                   help="a .pimb file, a .pimasm source or the name of a bundled kernel")
+    p.add_argument("--arch", metavar="NAME|FILE",
+                   help="architecture preset or .toml file (default: the kernel's, else hbm3)")
+    p.add_argument("--tiles", type=int, metavar="N",
+                   help="tiles to process over the whole device (default: one per PIM unit)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--trace-csv", metavar="FILE", help="write every DRAM command as CSV")
+    p.add_argument("--chrome-trace", metavar="FILE.json",
+                   help="write a Chrome trace-event JSON file (opens in Perfetto)")
+    p.add_argument("--all-channels", action="store_true",
+                   help="traces: write every channel (identical schedules); default channel 0")
+    p.add_argument("--trace-limit", type=float, default=DEFAULT_TRACE_LIMIT_MB, metavar="MB",
+                   help=f"cut each trace file at this size (default {DEFAULT_TRACE_LIMIT_MB:g})")
+    p.set_defaults(func=run_time)
+
+    c = sub.add_parser(
+        "check-trace", help="verify a DRAM schedule against every timing rule",
+        description="Re-verify a CSV trace (as written by `pimisa time --trace-csv`) against "
+        "every rule of the timing table, independently of the scheduler. Exit code 1 when a "
+        "rule is broken; each violation names both commands by line.")
+    c.add_argument("trace", metavar="TRACE.csv")
+    c.add_argument("--arch", metavar="NAME|FILE", help="architecture preset (default hbm3)")
+    c.add_argument("--max-violations", type=int, default=50, metavar="N",
+                   help="print at most N violations (default 50)")
+    c.set_defaults(func=run_check)
+
+
+def load_kernel(spec: str) -> Program:
+    """A .pimb file, or a .pimasm source / bundled kernel name assembled on the fly."""
+    if spec.endswith(".pimb"):
+        return load_program(spec)
+    try:
+        from pimisa.asm import assemble_file
+        if not spec.endswith(".pimasm"):
+            from pimisa.kernels import resolve
+            spec = str(resolve(spec))
+    except ImportError as exc:
+        raise InputError(f"{spec}: cannot assemble here ({exc}); pass a .pimb file") from None
+    return assemble_file(spec)
+
+
+def run_time(args: argparse.Namespace) -> int:
+    """Schedule the launch, print the summary, write the requested traces."""
+    from pimisa.dram import slots_for_tiles, start_launch
+    from pimisa.dram.summary import TimingSummary
+    from pimisa.dram.traces import write_traces
+
+    if args.trace_limit <= 0:
+        raise UsageError(f"--trace-limit must be positive, got {args.trace_limit:g}")
+    program = load_kernel(args.kernel)
+    arch = load_arch(args.arch or program.meta.arch)
+    tiles = arch.geometry.total_units if args.tiles is None else args.tiles
+    slots = slots_for_tiles(tiles, arch.geometry)
+    run = start_launch(program, arch, slots)
+    channels = list(range(arch.geometry.total_channels)) if args.all_channels else [0]
+    notes: list[str] = []
+    if args.trace_csv or args.chrome_trace:
+        notes = write_traces(run, arch, args.trace_csv, args.chrome_trace, channels,
+                             int(args.trace_limit * 2**20))
+    else:
+        run.finish()
+    summary = TimingSummary.from_stats(run.stats(), arch, slots)
+    if args.json:
+        doc = summary.to_json()
+        doc["tiles"] = tiles
+        print(json.dumps(doc, indent=2))
+    else:
+        print(summary.render())
+        print(f"tiles        {tiles} over {arch.geometry.total_units} PIM units")
+        if args.trace_csv or args.chrome_trace:
+            which = "every channel" if args.all_channels else "channel 0 (the others are the same)"
+            print(f"traces       {which}")
+    for note in notes:
+        print(f"pimisa: {note}", file=sys.stderr)
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Check a trace; exit 1 if any rule is broken."""
+    from pimisa.dram.check import check_trace_csv
+
+    if args.max_violations < 0:
+        raise UsageError(f"--max-violations must be >= 0, got {args.max_violations}")
+    arch = load_arch(args.arch)
+    result = check_trace_csv(args.trace, arch, args.max_violations)
+    for v in result.violations:
+        print(f"{args.trace}:{v}")
+    if result.ok:
+        print(f"{args.trace}: {result.commands} commands on {result.channels} channel(s) "
+              f"satisfy every timing rule of {arch.name}")
+        return 0
+    shown = len(result.violations)
+    more = f" ({shown} shown)" if shown < result.total else ""
+    print(f"{args.trace}: {result.total} violation(s){more} of {arch.name}'s timing rules")
+    return 1
