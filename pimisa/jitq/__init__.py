@@ -2,5 +2,7 @@
 
 - `workloads`: GPT-3 presets (or a user TOML file) and the weight GEMMs of a block;
 - `gpu`: GPU presets and the roofline GEMM time model;
-- `slack`, `throughput`, `capacity`: the paper's three questions.
+- `slack`, `throughput`, `capacity`: the paper's three questions;
+- `report`: the sweep over models, GPUs and formats, its tables, JSON and claim checks;
+- `figures`: the slack figure (matplotlib).
 """

@@ -1,0 +1,76 @@
+"""The slack figure: slack as a share of the block's GPU time, per model, format, pass and GPU."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pimisa.errors import UsageError
+from pimisa.fileio import atomic_open
+from pimisa.jitq.report import Row
+from pimisa.jitq.slack import DIRECTION, PASSES
+
+FIGURE_FORMATS = ("png", "svg")
+COLOURS = {"mx9": "#4c72b0", "mx6": "#dd8452", "mx4": "#55a868"}
+
+
+def figure_format(path: str | Path) -> str:
+    """'png' or 'svg' from the file name; UsageError otherwise."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FIGURE_FORMATS:
+        raise UsageError(f"{path}: the figure must be a .png or .svg file")
+    return suffix
+
+
+def data_digest(rows: list[Row]) -> str:
+    """A digest of the values the figure plots, stored in its metadata: a figure whose digest
+    matches fresh rows shows current data, whatever matplotlib version drew it."""
+    values = [(r.model.name, r.gpu.name, r.fmt, p.passname, round(p.slack_fraction, 6))
+              for r in rows for p in r.slack]
+    return "pimisa-jitq-slack:" + hashlib.sha256(repr(values).encode()).hexdigest()[:32]
+
+
+def plot_slack(rows: list[Row], path: str | Path) -> None:
+    """Draw the slack figure and write it atomically to `path` (.png or .svg)."""
+    kind = figure_format(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(r.model.name for r in rows))
+    gpus = list(dict.fromkeys(r.gpu.name for r in rows))
+    fmts = list(dict.fromkeys(r.fmt for r in rows))
+    by_key = {r.key: r for r in rows}
+    fig, axes = plt.subplots(len(PASSES), len(gpus), figsize=(4.2 * len(gpus) + 1, 6.5),
+                             squeeze=False, sharey="row")
+    width = 0.8 / len(fmts)
+    for row, passname in enumerate(PASSES):
+        for col, gpu in enumerate(gpus):
+            ax = axes[row][col]
+            for i, fmt in enumerate(fmts):
+                xs, ys = [], []
+                for j, model in enumerate(models):
+                    r = by_key.get((model, gpu, fmt))
+                    if r is not None:
+                        xs.append(j + (i - (len(fmts) - 1) / 2) * width)
+                        ys.append(100 * r.slack[row].slack_fraction)
+                ax.bar(xs, ys, width, label=fmt.upper(), color=COLOURS.get(fmt))
+            ax.axhline(0, color="black", linewidth=0.8)
+            ax.set_xticks(range(len(models)))
+            ax.set_xticklabels([m.removeprefix("gpt3-") for m in models], rotation=45,
+                               fontsize=8)
+            ax.set_title(f"{gpu}: {passname} ({DIRECTION[passname]} quantization)", fontsize=9)
+            if col == 0:
+                ax.set_ylabel("slack (% of block GEMM time)")
+            ax.grid(axis="y", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper right", ncol=len(fmts), fontsize=8)
+    fig.suptitle("JIT-Q slack: GPU time of a block minus PIM time for the next block's weights",
+                 fontsize=10, x=0.4)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, format=kind, dpi=110,
+                    metadata={"Description": data_digest(rows), "Date": None}
+                    if kind == "svg" else {"Description": data_digest(rows)})
+    plt.close(fig)

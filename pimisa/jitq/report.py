@@ -1,0 +1,212 @@
+"""The JIT-Q sweep (models x GPUs x formats) and its text tables, JSON and claim checks.
+
+Each (model, GPU) is analysed in one deployment: the smallest tensor/pipeline parallelism at
+which the baseline (LP copies kept) fits in the GPU's memory (`capacity.fit_setup`), unless the
+user fixes tp/pp. Slack and throughput use that deployment's per-GPU shard of the weights and a
+micro-batch of `micro_batch` sequences per GEMM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from pimisa.jitq.capacity import GB, Memory, Setup, fit_setup, memory
+from pimisa.jitq.gpu import Gpu
+from pimisa.jitq.slack import PASSES, SlackPoint, slack_points
+from pimisa.jitq.throughput import DEFAULT_SLOWDOWN, Loss, iteration_loss
+from pimisa.jitq.workloads import Model, Weight, block_weights
+
+
+class PimModel(Protocol):
+    """What the analysis needs from PIM: the time and DRAM row opens of one weight's launch."""
+
+    def seconds(self, gpu: Gpu, weight: Weight, fmt: str, direction: str) -> float:
+        """Seconds to quantize `weight` spread over all of `gpu`'s PIM units."""
+
+    def row_opens(self, gpu: Gpu, weight: Weight, fmt: str, direction: str) -> int:
+        """DRAM row activations per channel of that launch."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Sweep settings; tp/pp of `setup` are used only when `fit` is False."""
+
+    micro_batch: int = 1
+    slowdown: float = DEFAULT_SLOWDOWN
+    setup: Setup = Setup()
+    fit: bool = True
+
+
+@dataclass(frozen=True)
+class Row:
+    """Everything the analysis says about one (model, GPU, format)."""
+
+    model: Model
+    gpu: Gpu
+    fmt: str
+    setup: Setup
+    fits: bool
+    slack: list[SlackPoint]  # fwd, bwd
+    loss: Loss
+    memory: Memory
+    row_opens: dict[str, int]  # per direction, over the block's four launches
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(model, GPU, format) names."""
+        return (self.model.name, self.gpu.name, self.fmt)
+
+
+def deployment(model: Model, gpu: Gpu, fmt: str, opts: Options) -> tuple[Setup, bool]:
+    """The setup to analyse and whether its baseline fits in the GPU's memory."""
+    if opts.fit:
+        fitted = fit_setup(model, replace(opts.setup, micro_batch=opts.micro_batch), fmt,
+                           gpu.memory_gb * GB)
+        if fitted is not None:
+            return fitted, True
+        setup = replace(opts.setup, tp=8, pp=model.layers, micro_batch=opts.micro_batch)
+    else:
+        setup = replace(opts.setup, micro_batch=opts.micro_batch)
+    return setup, memory(model, setup, fmt).baseline <= gpu.memory_gb * GB
+
+
+def analyse(model: Model, gpu: Gpu, fmt: str, pim: PimModel, opts: Options) -> Row:
+    """One row of the sweep."""
+    setup, fits = deployment(model, gpu, fmt, opts)
+    tokens = opts.micro_batch * model.seq
+
+    def seconds(weight: Weight, f: str, direction: str) -> float:
+        return pim.seconds(gpu, weight, f, direction)
+
+    points = slack_points(model, gpu, fmt, tokens, setup.tp, seconds)
+    weights = block_weights(model, setup.tp)
+    opens = {p.direction: sum(pim.row_opens(gpu, w, fmt, p.direction) for w in weights)
+             for p in points}
+    return Row(model, gpu, fmt, setup, fits, points,
+               iteration_loss(points, model.layers, opts.slowdown),
+               memory(model, setup, fmt), opens)
+
+
+def sweep(models: list[Model], gpus: list[Gpu], fmts: list[str], pim: PimModel,
+          opts: Options) -> list[Row]:
+    """Every (model, GPU, format) row, models outermost."""
+    return [analyse(m, g, f, pim, opts) for m in models for g in gpus for f in fmts]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True))
+                     for r in [header, *rows])
+
+
+def slack_table(rows: list[Row]) -> str:
+    """Per block: GPU time, PIM time and slack of each pass."""
+    body = [[r.model.name, r.gpu.name, r.fmt, p.passname, p.direction, f"{p.gpu_s * 1e6:.1f}",
+             f"{p.pim_s * 1e6:.1f}", f"{p.slack_s * 1e6:.1f}", f"{100 * p.slack_fraction:.1f}"]
+            for r in rows for p in r.slack]
+    return _table(["model", "gpu", "format", "pass", "dir", "gpu_us", "pim_us", "slack_us",
+                   "slack_%"], body)
+
+
+def throughput_table(rows: list[Row], slowdown: float) -> str:
+    """Iteration time of the weight GEMMs with and without JIT-Q, and the loss."""
+    body = [[r.model.name, r.gpu.name, r.fmt, f"{r.loss.baseline_s * 1e3:.2f}",
+             f"{r.loss.jitq_s * 1e3:.2f}", f"{r.loss.unhidden_s * 1e3:.3f}",
+             f"{100 * r.loss.loss:.2f}"] for r in rows]
+    title = f"(GEMM slowdown while PIM is busy: {100 * slowdown:g} %)\n"
+    return title + _table(["model", "gpu", "format", "base_ms", "jitq_ms", "unhidden_ms",
+                           "loss_%"], body)
+
+
+def capacity_table(rows: list[Row]) -> str:
+    """Memory per GPU with and without the LP copies."""
+    body = [[r.model.name, r.gpu.name, r.fmt, f"{r.setup.tp}x{r.setup.pp}",
+             f"{r.memory.activations / GB:.1f}", f"{sum(r.memory.lp.values()) / GB:.2f}",
+             f"{r.memory.baseline / GB:.1f}", f"{r.memory.jitq / GB:.1f}",
+             f"{100 * r.memory.savings:.1f}", "yes" if r.fits else "no"] for r in rows]
+    return _table(["model", "gpu", "format", "tp x pp", "act_GB", "lp_GB", "base_GB",
+                   "jitq_GB", "saved_%", "fits"], body)
+
+
+def to_json(rows: list[Row], opts: Options) -> dict[str, object]:
+    """JSON keyed model -> GPU -> format -> {slack: pass -> direction, throughput, capacity}."""
+    doc: dict[str, object] = {
+        "settings": {"micro_batch": opts.micro_batch, "slowdown": opts.slowdown,
+                     "fit": opts.fit, "setup": vars(opts.setup)},
+        "results": {},
+    }
+    results: dict[str, dict[str, dict[str, object]]] = doc["results"]  # type: ignore[assignment]
+    for r in rows:
+        slack = {p.passname: {p.direction: p.to_json()} for p in r.slack}
+        results.setdefault(r.model.name, {}).setdefault(r.gpu.name, {})[r.fmt] = {
+            "setup": {"tp": r.setup.tp, "pp": r.setup.pp, "fits": r.fits},
+            "slack": slack,
+            "row_opens": r.row_opens,
+            "throughput": r.loss.to_json(),
+            "capacity": r.memory.to_json(),
+        }
+    return doc
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One of the paper's qualitative claims, checked against the sweep."""
+
+    text: str
+    holds: bool
+    evidence: str
+
+
+def _worst(points: list[SlackPoint]) -> SlackPoint:
+    return min(points, key=lambda p: p.slack_fraction)
+
+
+def claims(rows: list[Row]) -> list[Claim]:
+    """The paper's slack claims, each with whether our numbers support it and why."""
+    points = [p for r in rows for p in r.slack]
+    out = []
+    for passname in PASSES:
+        mine = [p for p in points if p.passname == passname]
+        worst = _worst(mine)
+        late = [p for p in mine if p.slack_s < 0]
+        out.append(Claim(
+            f"the {passname} pass has enough slack to hide PIM quantization",
+            not late,
+            f"{len(mine) - len(late)}/{len(mine)} cases hide it; least slack "
+            f"{100 * worst.slack_fraction:.1f} % ({worst.model}, {worst.gpu}, {worst.fmt})"))
+    more_opens = [r for r in rows if r.row_opens["col"] > r.row_opens["row"]]
+    slower = [r for r in rows if r.slack[1].pim_s > r.slack[0].pim_s]
+    out.append(Claim(
+        "column quantization takes longer than row quantization (more DRAM row opens)",
+        len(slower) == len(rows) and len(more_opens) == len(rows),
+        f"column PIM time > row PIM time in {len(slower)}/{len(rows)} cases, more row opens "
+        f"in {len(more_opens)}/{len(rows)}"))
+    less = [r for r in rows if r.slack[1].slack_fraction < r.slack[0].slack_fraction]
+    out.append(Claim(
+        "column quantization (backward) leaves less slack than row quantization (forward)",
+        len(less) == len(rows),
+        f"backward slack fraction < forward in {len(less)}/{len(rows)} cases (the backward "
+        "pass also has twice the GEMM work of the forward pass)"))
+    out.append(_precision_claim(rows))
+    return out
+
+
+def _precision_claim(rows: list[Row]) -> Claim:
+    by_key = {r.key: r for r in rows}
+    order = ("mx9", "mx6", "mx4")
+    pairs = 0
+    lower = 0
+    for (model, gpu, fmt), r in by_key.items():
+        i = order.index(fmt)
+        if i + 1 < len(order) and (model, gpu, order[i + 1]) in by_key:
+            nxt = by_key[(model, gpu, order[i + 1])]
+            for a, b in zip(r.slack, nxt.slack, strict=True):
+                pairs += 1
+                lower += b.slack_fraction < a.slack_fraction
+    remains = all(p.slack_s >= 0 for r in rows if r.fmt == "mx4" for p in r.slack)
+    return Claim("lower precision lowers slack, but slack remains",
+                 pairs > 0 and lower == pairs and remains,
+                 f"slack fraction drops from each format to the next lower one in "
+                 f"{lower}/{pairs} cases; MX4 slack is {'' if remains else 'not '}"
+                 "non-negative everywhere")
