@@ -93,8 +93,8 @@ def _quantize_chunk(
     e_bits = top & INF_BITS
     d = (pair < e_bits).astype(np.int32)  # both exponents of the pair below E
     # |x| / lsb: add (m - 1 + d - (E - 127)) to the exponent field of |x| (no overflow: the
-    # field stays in (-128, 127 + m]). Zeros and subnormals get the sign bit set so that they
-    # clip to 0 (flush).
+    # field stays in (-128, 127 + m]). The results of zeros and subnormals get the sign bit set
+    # so that they clip to 0 (flush).
     shift = ((m + 126) - (e_bits >> 23) + d) << 23
     g, _, w = bits.shape
     y = a.reshape(g, 8, 2, w) + pair_expand(shift)
