@@ -90,3 +90,33 @@ def programs(
     items = draw(st.lists(records(geometry, rows, vregs, single_bank, instructions),
                           min_size=1, max_size=max_size))
     return np.array(items, dtype=RECORD_DTYPE)
+
+
+@st.composite
+def timing_streams(
+    draw: st.DrawFn,
+    geometry: Geometry,
+    max_size: int = 60,
+    tile_rows: int = 3,
+    single_bank_percent: int = 25,
+) -> np.ndarray:
+    """Command streams for the DRAM scheduler: mostly ld/st (3 in 4), the rest register-only
+    commands and barriers; rows 0..tile_rows-1 of any bank of a PIM unit (k x geometry.rows
+    added for the unit's k-th bank); about single_bank_percent single-bank commands.
+
+    Valid for any number of tile slots of tile_rows rows that fits a unit.
+    """
+    memory = tuple(i for i in TABLE if i.touches_memory)
+    other = tuple(i for i in TABLE if not i.touches_memory)
+    out = []
+    for _ in range(draw(st.integers(1, max_size))):
+        if draw(st.integers(0, 3)):
+            rec = draw(records(geometry, tile_rows, 2, False, memory))
+            k = draw(st.integers(0, geometry.banks_per_pim_unit - 1))
+            rec["row"] += k * geometry.rows
+        else:
+            rec = draw(records(geometry, 1, 2, False, other))
+        if draw(st.integers(0, 99)) < single_bank_percent:
+            rec["bank"] = draw(st.integers(0, geometry.banks - 1))
+        out.append(rec)
+    return np.array(out, dtype=RECORD_DTYPE)
