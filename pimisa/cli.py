@@ -14,6 +14,8 @@ from pimisa.errors import PimisaError
 COMMAND_MODULES = [
     "pimisa.commands.arch_cmd",
     "pimisa.commands.isa_cmd",
+    "pimisa.commands.asm_cmd",
+    "pimisa.commands.run_cmd",
     "pimisa.commands.time_cmd",
 ]
 

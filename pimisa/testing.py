@@ -92,6 +92,69 @@ def programs(
     return np.array(items, dtype=RECORD_DTYPE)
 
 
+# Lane values that exercise shifts by register amounts (>= 32, >= 33, huge) besides EDGE_WORDS.
+EDGE_SHIFTS = (0, 1, 15, 16, 30, 31, 32, 33, 34, 40, 63, 64, 255, 256)
+
+
+def _lane_fill(seed: int, edge_share: int, shape: tuple[int, ...]) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    edges = np.array(EDGE_WORDS + EDGE_SHIFTS, dtype=np.uint32)
+    out = rng.integers(0, 1 << 32, size=shape, dtype=np.uint32)
+    pick = rng.integers(0, 8, size=shape) < edge_share
+    out[pick] = rng.choice(edges, size=int(pick.sum()))
+    return out
+
+
+def lane_arrays(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    """uint32 arrays of `shape` (e.g. emulator state), seeded, with 0..8/8 edge values.
+
+    Edge values are EDGE_WORDS plus small and oversized shift amounts (EDGE_SHIFTS). The
+    array is generated from a drawn seed, so large states stay cheap to draw.
+    """
+    return st.builds(_lane_fill, st.integers(0, (1 << 32) - 1), st.integers(0, 8),
+                     st.just(tuple(shape)))
+
+
+@st.composite
+def raw_records(draw: st.DrawFn, max_size: int = 40) -> np.ndarray:
+    """Record arrays of arbitrary bytes, biased toward valid opcodes and small fields.
+
+    For fault tests: most fields are small (so commands often run), some are anything.
+    """
+    opcodes = [ins.opcode for ins in TABLE]
+    n = draw(st.integers(1, max_size))
+    out = np.zeros(n, dtype=RECORD_DTYPE)
+    small = st.one_of(st.integers(0, 5), st.integers(0, 255))
+    for i in range(n):
+        out[i]["op"] = draw(st.one_of(st.sampled_from(opcodes), st.integers(0, 255)))
+        out[i]["pred"] = draw(st.one_of(st.just(0), st.integers(0x80, 0x83), st.integers(0, 255)))
+        for field in ("rd", "ra", "rb", "cc", "col"):
+            out[i][field] = draw(small)
+        out[i]["bank"] = draw(st.one_of(st.just(ALL_BANKS), small))
+        out[i]["row"] = draw(st.one_of(st.integers(0, 9), st.integers(0, (1 << 32) - 1)))
+        out[i]["imm"] = draw(immediates())
+    return out
+
+
+@st.composite
+def small_geometries(draw: st.DrawFn) -> Geometry:
+    """Tiny device geometries for emulator tests: few channels, banks, rows and columns.
+
+    Lanes cover 8 (the presets' count) and other counts, with one or two banks per PIM unit
+    and up to 96 units, so every indexing path of an emulator is reached in little state.
+    """
+    lanes = draw(st.sampled_from([8, 1, 3, 16]))
+    cols = draw(st.sampled_from([1, 2, 4]))
+    bpu = draw(st.sampled_from([1, 2]))
+    banks = bpu * draw(st.sampled_from([1, 2, 8, 32]))
+    return Geometry(
+        stacks=1, channels=draw(st.integers(1, 3)), banks=banks, bank_groups=1,
+        rows=draw(st.sampled_from([4, 8])), row_bytes=cols * lanes * 4, word_bits=lanes * 32,
+        lanes=lanes, vector_registers=draw(st.integers(2, 6)),
+        mask_registers=draw(st.integers(1, 4)), banks_per_pim_unit=bpu,
+    )
+
+
 @st.composite
 def timing_streams(
     draw: st.DrawFn,

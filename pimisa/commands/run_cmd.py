@@ -1,0 +1,138 @@
+"""`pimisa run`: run a kernel over input tensors on the emulator and save its outputs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from pimisa.arch import DEFAULT_ARCH, load_arch
+from pimisa.emulator import EmulatorFault, TraceWriter, get_backend
+from pimisa.emulator.launch import launch
+from pimisa.emulator.run import ProgressFn
+from pimisa.errors import InputError, UsageError
+from pimisa.fileio import atomic_open
+from pimisa.program import Program, load_program
+
+PROGRESS_AFTER_S = 2.0  # show a progress bar once a run has taken this long
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `run` sub-command."""
+    p = sub.add_parser(
+        "run", help="run a kernel on the emulator",
+        description="Lay input tensors out in bank memory, run the kernel over every tile on "
+        "the emulator and save its declared outputs.")
+    p.add_argument("kernel", metavar="KERNEL",
+                   help="a .pimasm source, a .pimb command stream or a bundled kernel name")
+    p.add_argument("--arch", metavar="NAME|FILE",
+                   help="architecture preset or .toml file (default: the kernel's, else "
+                   f"{DEFAULT_ARCH})")
+    p.add_argument("--in", dest="inputs", metavar="NAME=FILE.npy", action="append", default=[],
+                   help="an input tensor for the kernel's input region NAME (repeatable)")
+    p.add_argument("--out", metavar="RESULT.npz", help="write the output regions here")
+    p.add_argument("--backend", choices=("auto", "c", "numpy"),
+                   help="emulator backend (default: $PIMISA_BACKEND, else auto)")
+    p.add_argument("--trace", metavar="FILE", help="write a per-command trace log")
+    p.set_defaults(func=run)
+
+
+def load_kernel(spec: str) -> Program:
+    """Assemble a .pimasm, read a .pimb, or resolve a bundled kernel name."""
+    if spec.endswith(".pimb"):
+        return load_program(spec)
+    if spec.endswith(".pimasm"):
+        from pimisa.asm import assemble_file
+
+        return assemble_file(spec)
+    from pimisa import kernels
+
+    resolve = getattr(kernels, "resolve", None)
+    if resolve is None:
+        raise InputError(f"{spec}: not a .pimasm or .pimb file")
+    path = str(resolve(spec))
+    if not path.endswith((".pimb", ".pimasm")):
+        raise InputError(f"{spec}: not a .pimasm or .pimb file")
+    return load_kernel(path)
+
+
+def load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
+    """Arrays from `NAME=FILE.npy` arguments."""
+    inputs: dict[str, np.ndarray] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"--in {spec!r}: expected NAME=FILE.npy")
+        if name in inputs:
+            raise UsageError(f"--in: input {name!r} given twice")
+        try:
+            array = np.load(path, allow_pickle=False)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise InputError(f"{path}: not a valid .npy file ({exc})") from None
+        if not isinstance(array, np.ndarray):
+            raise InputError(f"{path}: expected a .npy array file, got an .npz archive")
+        inputs[name] = array
+    return inputs
+
+
+@contextmanager
+def _progress_bar() -> Iterator[ProgressFn]:
+    """A progress callback that shows a bar on a terminal once the run is slow."""
+    start = time.perf_counter()
+    state: dict[str, object] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            if time.perf_counter() - start < PROGRESS_AFTER_S or not sys.stderr.isatty():
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = Progress(console=Console(stderr=True), transient=True)
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task("running", total=total)
+        state["bar"].update(state["task"], completed=done)  # type: ignore[attr-defined]
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()  # type: ignore[attr-defined]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the kernel and write its outputs."""
+    backend = get_backend(args.backend)
+    program = load_kernel(args.kernel)
+    arch = load_arch(args.arch or program.meta.arch or DEFAULT_ARCH)
+    inputs = load_inputs(args.inputs)
+    fault: EmulatorFault | None = None
+    with _progress_bar() as progress:
+        if args.trace:
+            with atomic_open(args.trace, "w") as handle:
+                try:
+                    result = launch(program, arch.geometry, inputs, backend, progress=progress,
+                                    trace=TraceWriter(program, handle))
+                except EmulatorFault as exc:
+                    fault = exc
+        else:
+            result = launch(program, arch.geometry, inputs, backend, progress=progress)
+    if fault is not None:
+        raise fault
+    if args.out:
+        with atomic_open(args.out, "wb") as handle:
+            np.savez(handle, **result.outputs)
+    g, s = arch.geometry, result.stats
+    name = program.meta.name or Path(args.kernel).stem
+    wrote = f"; wrote {args.out} ({', '.join(result.outputs) or 'no outputs'})" if args.out else ""
+    print(f"{name}: {s.steps} commands executed ({s.commands} x {s.slots} slots) on "
+          f"{arch.name}: {g.total_channels * g.banks} banks, {g.total_units} units x "
+          f"{g.lanes} lanes; backend {s.backend}, {s.seconds:.3f} s{wrote}")
+    return 0

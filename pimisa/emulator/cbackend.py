@@ -1,0 +1,109 @@
+"""The C backend: the compiled core `pimisa._emucore` (cext/emu_core.c) through cffi.
+
+One call runs a whole range of steps with the GIL released (cffi releases it around every C
+call), split over threads by unit range when the work is large. At import the record layout,
+the ISA hash and the per-opcode operand table of the compiled core are checked against
+pimisa.isa, so a stale build is refused instead of misbehaving. PIMISA_EMU_MODULE names
+another build of the same core (the sanitizer build of scripts/asan_emu.sh).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from types import ModuleType
+
+import numpy as np
+
+from pimisa.emulator.faults import Fault
+from pimisa.emulator.opinfo import c_flags
+from pimisa.emulator.state import Machine
+from pimisa.isa import ISA_HASH, RECORD_DTYPE
+
+MODULE_ENV = "PIMISA_EMU_MODULE"
+DEFAULT_MODULE = "pimisa._emucore"
+PARALLEL_LANE_OPS = 1 << 22  # below this much work per call, threads cost more than they save
+_FLAG_NAMES = ("KNOWN", "PRED", "RD_V", "RA_V", "RB_V", "RD_M", "RA_M", "RB_M", "MEM", "CC",
+               "IMM", "SHAMT", "LANES")
+
+
+class CoreUnavailable(Exception):
+    """The compiled core cannot be used; the message says why."""
+
+
+def _mismatch(mod: ModuleType) -> str | None:
+    """Why the compiled module disagrees with pimisa.isa, or None."""
+    ffi, lib = mod.ffi, mod.lib
+    if ffi.sizeof("pimisa_record") != RECORD_DTYPE.itemsize:
+        return "record size differs from the .pimb record"
+    for name in RECORD_DTYPE.names:
+        if ffi.offsetof("pimisa_record", name) != RECORD_DTYPE.fields[name][1]:
+            return f"record field {name!r} is at another offset than in the .pimb record"
+    if int(lib.PIMISA_ISA_HASH) != ISA_HASH:
+        return "it was built for another ISA table"
+    flags = {name: int(getattr(lib, f"EMU_F_{name}")) for name in _FLAG_NAMES}
+    for op in range(256):
+        if int(lib.emu_op_info(op)) != c_flags(op, flags):
+            return f"its operand table disagrees with pimisa.isa at opcode {op:#04x}"
+    return None
+
+
+def load_core() -> ModuleType:
+    """Import and verify the compiled core; CoreUnavailable says why it cannot be used."""
+    return _load(os.environ.get(MODULE_ENV) or DEFAULT_MODULE)
+
+
+@functools.cache
+def _load(name: str) -> ModuleType:
+    try:
+        mod = importlib.import_module(name)
+    except ImportError as exc:
+        raise CoreUnavailable(f"cannot import {name} ({exc})") from None
+    problem = _mismatch(mod)
+    if problem:
+        raise CoreUnavailable(f"{name} is stale: {problem}; reinstall pimisa")
+    return mod
+
+
+class CBackend:
+    """Executes steps of a launch in the C core; `threads` caps the threads (default: CPUs)."""
+
+    name = "c"
+
+    def __init__(self, threads: int | None = None) -> None:
+        self._mod = load_core()
+        self.threads = max(1, threads or os.cpu_count() or 1)
+
+    def execute(self, machine: Machine, records: np.ndarray, begin: int, end: int) -> Fault | None:
+        """Run steps [begin, end): step t is command t % n of slot t // n."""
+        ffi, lib = self._mod.ffi, self._mod.lib
+        recs = records
+        if (recs.dtype != RECORD_DTYPE or not recs.flags.c_contiguous
+                or recs.ctypes.data % RECORD_DTYPE.alignment):
+            recs = np.ascontiguousarray(records, dtype=RECORD_DTYPE).copy()
+        g = machine.geometry
+        arrays = (machine.mem, machine.vregs, machine.masks)
+        for a in arrays:
+            if a.dtype != np.uint32 or not a.flags.c_contiguous or not a.flags.writeable:
+                raise ValueError("machine state arrays must be writable C-contiguous uint32")
+        bufs = [ffi.from_buffer("uint32_t[]", a, require_writable=True) for a in arrays]
+        m = ffi.new("emu_machine *")
+        m.mem, m.vregs, m.masks = bufs
+        m.mem_words, m.vreg_words, m.mask_words = (a.size for a in arrays)
+        m.rows, m.tile_rows = machine.rows, machine.tile_rows
+        m.cols, m.lanes = g.cols, g.lanes
+        m.nv, m.nm = g.vector_registers, g.mask_registers
+        m.channels, m.units_per_channel = g.total_channels, g.units_per_channel
+        m.banks, m.banks_per_unit = g.banks, g.banks_per_pim_unit
+        work = (end - begin) * machine.units * g.lanes
+        threads = self.threads if work >= PARALLEL_LANE_OPS else 1
+        status = ffi.new("emu_status *")
+        rec_ptr = ffi.cast("const pimisa_record *", ffi.from_buffer(recs))
+        code = lib.emu_run(m, rec_ptr, len(recs), begin, end, threads, status)
+        if code == lib.EMU_BAD_MACHINE:
+            raise ValueError("the C core rejected the machine description")
+        if code:
+            return Fault(int(code), int(status.index), int(status.slot), int(status.steps),
+                         int(status.row))
+        return None
