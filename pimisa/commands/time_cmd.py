@@ -107,7 +107,7 @@ def run_check(args: argparse.Namespace) -> int:
     arch = load_arch(args.arch)
     result = check_trace_csv(args.trace, arch, args.max_violations)
     for v in result.violations:
-        print(f"{args.trace}:{v}")
+        print(f"{args.trace}:{v.line}: {v.rule}: {v.message}")
     if result.ok:
         print(f"{args.trace}: {result.commands} commands on {result.channels} channel(s) "
               f"satisfy every timing rule of {arch.name}")

@@ -1,0 +1,234 @@
+"""`pimisa time`, `pimisa check-trace`, the trace files and the `time_launch` API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pimisa.arch import load_arch
+from pimisa.cli import main
+from pimisa.dram import TimingSummary, slots_for_tiles, time_launch
+from pimisa.encoding import encode
+from pimisa.errors import UsageError
+from pimisa.isa import RECORD_DTYPE
+from pimisa.program import KernelMeta, Program, Region
+
+HEADER = "cycle,channel,bank,command,row,col"
+
+
+def kernel(rows: int = 3, words: int = 32, writes: int = 8) -> Program:
+    """Read `rows` rows word by word, write `writes` words to the next row."""
+    recs = [encode("ld", {"rd": 0, "row": r, "col": c}) for r in range(rows) for c in range(words)]
+    recs += [encode("add", {"rd": 0, "ra": 0, "rb": 0})]
+    recs += [encode("st", {"ra": 0, "row": rows, "col": c}) for c in range(writes)]
+    return Program(np.array(recs, dtype=RECORD_DTYPE),
+                   KernelMeta(name="k", regions=[Region("t", "input", 0, rows + 1)]))
+
+
+@pytest.fixture
+def pimb(tmp_path: Path) -> Path:
+    path = tmp_path / "k.pimb"
+    kernel().save(path)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_time_summary(capsys, pimb: Path) -> None:
+    code, out, err = run(capsys, "time", str(pimb))
+    assert code == 0 and err == ""
+    summary = time_launch(kernel(), load_arch("hbm3"))
+    assert f"{summary.cycles} cycles" in out
+    assert "all 32 channels have this schedule" in out
+    assert "tiles        512 over 512 PIM units" in out
+
+
+def test_time_json(capsys, pimb: Path) -> None:
+    code, out, _ = run(capsys, "time", str(pimb), "--json", "--arch", "hbm2-pim",
+                       "--tiles", "1000")
+    doc = json.loads(out)
+    assert code == 0
+    assert {"cycles", "ns", "commands", "row_hits", "row_misses", "refreshes"} <= set(doc)
+    arch = load_arch("hbm2-pim")
+    assert doc["slots"] == 8 == slots_for_tiles(1000, arch.geometry)  # 128 units
+    summary = time_launch(kernel(), arch, 8)
+    assert doc["cycles"] == summary.cycles and doc["ns"] == summary.cycles * 1.0
+    assert doc["commands"] == dict(summary.commands)
+    assert set(doc["commands"]) == {"ACT", "PRE", "REF", "RD", "WR", "OP"}
+    # 8 slots x (96 RD + 8 WR) all-bank commands, one word per unit (8 per channel), 16 channels
+    assert doc["bytes_moved"] == 8 * 104 * 8 * 32 * 16
+
+
+def test_summary_bandwidth_and_bus() -> None:
+    arch = load_arch("hbm3")
+    s = time_launch(kernel(), arch, 2)
+    assert isinstance(s, TimingSummary)
+    assert s.bandwidth_gbps == pytest.approx(s.bytes_moved / s.ns)
+    assert s.bus_utilization == pytest.approx(sum(s.commands.values()) / s.cycles)
+    assert s.row_hits + s.row_misses == s.commands["RD"] + s.commands["WR"]
+    assert s.pim_commands == 2 * len(kernel())
+
+
+def test_time_launch_is_cached() -> None:
+    arch = load_arch("hbm3")
+    first = time_launch(kernel(), arch, 3)
+    assert time_launch(kernel(), "hbm3", 3) is first
+    assert time_launch(kernel(), arch, 4) is not first
+    with pytest.raises(TypeError):
+        first.commands["RD"] = 0  # type: ignore[index]
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    return [line.split(",") for line in path.read_text().splitlines()]
+
+
+def test_csv_trace_and_check(capsys, pimb: Path, tmp_path: Path) -> None:
+    trace = tmp_path / "t.csv"
+    code, out, _ = run(capsys, "time", str(pimb), "--trace-csv", str(trace), "--tiles", "99999")
+    assert code == 0 and "traces       channel 0" in out
+    rows = read_csv(trace)
+    assert ",".join(rows[0]) == HEADER
+    assert {r[1] for r in rows[1:]} == {"0"}
+    summary = time_launch(kernel(), load_arch("hbm3"), slots_for_tiles(99999,
+                                                                      load_arch("hbm3").geometry))
+    assert len(rows) - 1 == sum(summary.commands.values())
+    assert summary.refreshes > 0 and sum(r[3] == "REF" for r in rows) == summary.refreshes
+    code, out, _ = run(capsys, "check-trace", str(trace), "--arch", "hbm3")
+    assert code == 0 and "satisfy every timing rule of hbm3" in out
+
+
+def test_all_channels(capsys, pimb: Path, tmp_path: Path) -> None:
+    trace = tmp_path / "t.csv"
+    code, _, _ = run(capsys, "time", str(pimb), "--arch", "lpddr5x", "--trace-csv", str(trace),
+                     "--all-channels")
+    rows = read_csv(trace)[1:]
+    assert code == 0
+    per_channel = {ch: [r[:1] + r[2:] for r in rows if r[1] == ch] for ch in map(str, range(8))}
+    assert len({json.dumps(v) for v in per_channel.values()}) == 1
+    assert len(rows) == 8 * len(per_channel["0"])
+    code, out, _ = run(capsys, "check-trace", str(trace), "--arch", "lpddr5x")
+    assert code == 0 and "on 8 channel(s)" in out
+
+
+def test_check_trace_reports_violations(capsys, pimb: Path, tmp_path: Path) -> None:
+    trace = tmp_path / "t.csv"
+    run(capsys, "time", str(pimb), "--trace-csv", str(trace))
+    lines = trace.read_text().splitlines()
+    lines[2] = lines[2].replace("31,", "30,", 1)  # the first RD, one cycle early
+    trace.write_text("\n".join(lines) + "\n")
+    code, out, _ = run(capsys, "check-trace", str(trace))
+    assert code == 1
+    assert f"{trace}:3: tRCD_RD: RD (all banks row 0, cycle 30) is 30 cycles after line 2" in out
+    assert out.strip().endswith("1 violation(s) of hbm3's timing rules")
+
+
+def test_chrome_trace_is_well_formed(capsys, pimb: Path, tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    code, _, _ = run(capsys, "time", str(pimb), "--chrome-trace", str(path), "--tiles", "9999",
+                     "--all-channels", "--arch", "hbm2-pim")
+    assert code == 0
+    doc = json.loads(path.read_text())
+    events = doc["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events if e.get("name") == "thread_name"}
+    assert names == {ch: f"channel {ch}" for ch in range(16)}
+    slices = [e for e in events if e["ph"] == "X"]
+    for e in slices:
+        assert {"name", "ts", "dur", "pid", "tid", "args"} <= set(e)
+        assert e["name"] in ("ACT", "PRE", "REF", "RD", "WR", "OP") and e["dur"] > 0
+    for ch in range(16):
+        mine = sorted((e["ts"], e["dur"]) for e in slices if e["tid"] == ch)
+        assert all(a[0] + a[1] <= b[0] + 1e-9 for a, b in zip(mine, mine[1:], strict=False))
+    refs = [e for e in slices if e["name"] == "REF"]
+    assert refs and all(e["dur"] == pytest.approx(0.350) for e in refs)  # tRFC 350 x 1 ns
+    summary = time_launch(kernel(), load_arch("hbm2-pim"), slots_for_tiles(
+        9999, load_arch("hbm2-pim").geometry))
+    assert len(slices) == 16 * sum(summary.commands.values())
+
+
+def test_traces_are_cut_at_the_limit(capsys, pimb: Path, tmp_path: Path) -> None:
+    csv_path, json_path = tmp_path / "t.csv", tmp_path / "t.json"
+    code, _, err = run(capsys, "time", str(pimb), "--trace-csv", str(csv_path), "--chrome-trace",
+                       str(json_path), "--tiles", "99999", "--trace-limit", "0.05")
+    assert code == 0
+    limit = int(0.05 * 2**20)
+    assert csv_path.stat().st_size <= limit
+    assert json_path.stat().st_size <= limit
+    assert f"{csv_path}: trace cut after" in err and f"{json_path}: trace cut after" in err
+    lines = csv_path.read_text().splitlines()
+    assert lines[0] == HEADER and all(len(line.split(",")) == 6 for line in lines)
+    assert f"cut after {len(lines) - 1} commands" in err
+    events = json.loads(json_path.read_text())["traceEvents"]
+    assert events[-1]["name"] == "trace cut here: size limit reached"
+    code, _, _ = run(capsys, "check-trace", str(csv_path))
+    assert code == 0
+
+
+def test_user_preset_file(capsys, pimb: Path, tmp_path: Path) -> None:
+    text = (Path(__file__).parents[1] / "pimisa/presets/hbm3.toml").read_text()
+    preset = tmp_path / "slow.toml"
+    preset.write_text(text.replace("tRCD_RD = 31", "tRCD_RD = 60"))
+    code, out, _ = run(capsys, "time", str(pimb), "--json", "--arch", str(preset))
+    fast = time_launch(kernel(), load_arch("hbm3"))
+    assert code == 0 and json.loads(out)["cycles"] > fast.cycles
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["--tiles", "0"], 2, "--tiles must be at least 1"),
+        (["--trace-limit", "0"], 2, "--trace-limit must be positive"),
+        (["--tiles", "100000000"], 1, "beyond the 32768 rows of a PIM unit of hbm3"),
+        (["--arch", "nope"], 1, "unknown architecture 'nope'"),
+    ],
+)
+def test_time_errors(capsys, pimb: Path, argv: list[str], code: int, message: str) -> None:
+    got, out, err = run(capsys, "time", str(pimb), *argv)
+    assert got == code and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_kernels(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "time", str(tmp_path / "missing.pimb"))
+    assert code == 1 and "cannot read" in err
+    recs = np.array([encode("ld", {"rd": 0, "row": 0, "col": 0})], dtype=RECORD_DTYPE)
+    recs["col"] = 40  # beyond hbm3's 32 columns
+    bad = tmp_path / "bad.pimb"
+    Program(recs).save(bad)
+    code, _, err = run(capsys, "time", str(bad))
+    assert code == 1 and err.strip() == "pimisa: error: command #0: ld: column 40 out of range " \
+        "(0..31)"
+
+
+def test_no_partial_trace_on_error(capsys, tmp_path: Path) -> None:
+    recs = np.array([encode("ld", {"rd": 0, "row": 5, "col": 0})], dtype=RECORD_DTYPE)
+    prog = tmp_path / "k.pimb"
+    Program(recs).save(prog)
+    out = tmp_path / "t.csv"
+    code, _, _ = run(capsys, "time", str(prog), "--tiles", str(512 * 40000), "--trace-csv",
+                     str(out))
+    assert code == 1 and not out.exists() and list(tmp_path.iterdir()) == [prog]
+    code, _, err = run(capsys, "time", str(prog), "--trace-csv", str(tmp_path / "no/t.csv"))
+    assert code == 1 and "cannot write" in err
+
+
+def test_slots_for_tiles() -> None:
+    g = load_arch("hbm3").geometry
+    assert [slots_for_tiles(n, g) for n in (1, 512, 513, 1024)] == [1, 1, 2, 2]
+    with pytest.raises(UsageError):
+        slots_for_tiles(0, g)
+
+
+def test_check_trace_errors(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "check-trace", str(tmp_path / "none.csv"))
+    assert code == 1 and "cannot read" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "\n0,0,-1,ACT,0\n")
+    code, _, err = run(capsys, "check-trace", str(bad))
+    assert code == 1 and f"{bad}:2: expected 6 fields" in err
