@@ -232,3 +232,15 @@ def test_check_trace_errors(capsys, tmp_path: Path) -> None:
     bad.write_text(HEADER + "\n0,0,-1,ACT,0\n")
     code, _, err = run(capsys, "check-trace", str(bad))
     assert code == 1 and f"{bad}:2: expected 6 fields" in err
+
+
+def test_time_assembles_a_source(capsys, tmp_path: Path) -> None:
+    """hbm2-pim by hand: ACT 0, RD 14; PRE 33 (tRAS), ACT 47, RD 61; OP 69 (ccd 8);
+    PRE 80 (ACT 47 + tRAS), ACT 94 (tRP, tRC), WR 104 (tRCD_WR); end 104 + CWL 8 + nBL 2."""
+    src = tmp_path / "t.pimasm"
+    src.write_text("ld v0, [0, 0]\nld v1, [1, 0]\nadd v2, v0, v1\nst v2, [0, 1]\n")
+    code, out, _ = run(capsys, "time", str(src), "--arch", "hbm2-pim", "--json")
+    assert code == 0 and json.loads(out)["cycles"] == 114
+    src.write_text("ld v0, [0, 99]\n")
+    code, _, err = run(capsys, "time", str(src))
+    assert code == 1 and err.startswith(f"{src}:1:12: error: column 99 out of range")

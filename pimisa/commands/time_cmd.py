@@ -7,7 +7,7 @@ import json
 import sys
 
 from pimisa.arch import load_arch
-from pimisa.errors import InputError, UsageError
+from pimisa.errors import UsageError
 from pimisa.program import Program, load_program
 
 DEFAULT_TRACE_LIMIT_MB = 1024.0
@@ -48,18 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run_check)
 
 
-def load_kernel(spec: str) -> Program:
-    """A .pimb file, or a .pimasm source / bundled kernel name assembled on the fly."""
+def load_kernel(spec: str, arch: str | None) -> Program:
+    """A .pimb file, or a .pimasm source / bundled kernel name assembled for `arch`."""
     if spec.endswith(".pimb"):
         return load_program(spec)
-    try:
-        from pimisa.asm import assemble_file
-        if not spec.endswith(".pimasm"):
-            from pimisa.kernels import resolve
-            spec = str(resolve(spec))
-    except ImportError as exc:
-        raise InputError(f"{spec}: cannot assemble here ({exc}); pass a .pimb file") from None
-    return assemble_file(spec)
+    from pimisa.asm import assemble_file
+    from pimisa.kernels import resolve
+
+    return assemble_file(resolve(spec), arch)
 
 
 def run_time(args: argparse.Namespace) -> int:
@@ -70,7 +66,7 @@ def run_time(args: argparse.Namespace) -> int:
 
     if args.trace_limit <= 0:
         raise UsageError(f"--trace-limit must be positive, got {args.trace_limit:g}")
-    program = load_kernel(args.kernel)
+    program = load_kernel(args.kernel, args.arch)
     arch = load_arch(args.arch or program.meta.arch)
     tiles = arch.geometry.total_units if args.tiles is None else args.tiles
     slots = slots_for_tiles(tiles, arch.geometry)
