@@ -1,1 +1,43 @@
-"""Bundled hand-written .pimasm kernels (installed as pimisa.kernels)."""
+"""Bundled hand-written .pimasm kernels (installed as pimisa.kernels).
+
+The command line accepts a bundled kernel's name wherever it takes a kernel path:
+`pimisa asm example_gemv --listing`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from pimisa.errors import InputError
+
+SUFFIX = ".pimasm"
+
+
+def _directory() -> Path:
+    return Path(str(resources.files("pimisa.kernels")))
+
+
+def bundled() -> list[str]:
+    """Names of the bundled kernels (file names without .pimasm), sorted."""
+    return sorted(p.name[: -len(SUFFIX)] for p in _directory().iterdir()
+                  if p.name.endswith(SUFFIX) and p.is_file())
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A kernel source: an existing file, or a bundled kernel's name (with or without .pimasm).
+
+    InputError when it is neither.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    name = str(name_or_path)
+    if name.endswith(SUFFIX):
+        name = name[: -len(SUFFIX)]
+    if name in bundled():
+        return _directory() / (name + SUFFIX)
+    if path.exists():
+        raise InputError(f"{name_or_path}: not a file")
+    raise InputError(f"{name_or_path}: no such file, and no bundled kernel of that name "
+                     f"(bundled: {', '.join(bundled()) or 'none'})")

@@ -1,0 +1,551 @@
+"""The expansion pass: runs the block tree (macros, loops, includes, directives) and emits
+records, vectorised over loop iterations.
+
+A `.for`/`.rept` body runs once for all iterations: the loop variable is a numpy array along a
+new axis, every expression is evaluated on arrays, and each instruction emits one record per
+iteration at once (asm/emit.py lays them out in program order). Nested loops add axes. If a
+nested loop's bounds differ between iterations (say `.for j = 0, i`), the body cannot run as
+one batch: its diagnostics are rolled back and the enclosing loop runs one iteration at a time
+instead, which is the reference semantics the batch reproduces exactly.
+
+Scopes: `.equ` at the top level defines global symbols; inside a loop body or macro expansion
+it defines a symbol local to that iteration/expansion. Macro bodies see their parameters, their
+own locals and the globals (not the caller's loop variables: pass them as arguments).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pimisa.arch import DEFAULT_ARCH, Arch, load_arch
+from pimisa.errors import InputError
+from pimisa.isa import BY_MNEMONIC
+from pimisa.program import Program
+
+from .blocks import OPENERS, build_blocks
+from .diagnostics import (
+    AsmError,
+    Diagnostic,
+    Diagnostics,
+    Loc,
+    TooManyErrors,
+    suggest,
+)
+from .emit import MAX_COMMANDS, Counter, ProgramTooLarge, Sink, split
+from .expr import KeyVal, Name, Reg, Str, describe
+from .instr import Encoder, mnemonics, resolve
+from .meta import REGION_KINDS, MetaState, word
+from .nodes import Directive, Instr, Loop, MacroDef, SourceFile
+from .parse import _REG_NAME, parse_lines
+
+MAX_MACRO_DEPTH = 64
+MAX_INCLUDE_DEPTH = 32
+DIRECTIVES = (".arch", ".kernel", ".input", ".output", ".scratch", ".param", ".equ",
+              ".include", ".macro", ".endm", ".for", ".endfor", ".rept", ".endr")
+
+
+class NonUniform(Exception):
+    """A nested loop's iteration count varies across a vectorised batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One level of expansion, for diagnostics notes."""
+
+    kind: str  # "macro" | "include" | "for" | "rept"
+    loc: Loc
+    name: str = ""  # macro name, include file or loop variable
+    axis: int = -1  # axis of a vectorised loop, -1 when iterated one by one
+    values: Any = None  # vectorised: the loop's values; else: the current value
+    count: int = 0  # iterations of a loop
+
+
+class Scope:
+    """Symbols of one level (global, macro expansion, loop iteration), chained outward."""
+
+    __slots__ = ("vars", "defs", "parent")
+
+    def __init__(self, parent: Scope | None = None) -> None:
+        self.vars: dict[str, Any] = {}
+        self.defs: dict[str, Loc] = {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> Any:
+        """The innermost binding of `name`, or None."""
+        scope: Scope | None = self
+        while scope is not None:
+            value = scope.vars.get(name)
+            if value is not None:
+                return value
+            scope = scope.parent
+        return None
+
+
+class Ctx:
+    """Where a statement runs: scope, loop axes (`dims`), expansion frames."""
+
+    __slots__ = ("scope", "dims", "ndim", "frames", "in_loop", "macro_depth", "includes")
+
+    def __init__(self, scope: Scope, dims: tuple[int, ...], frames: tuple[Frame, ...],
+                 in_loop: bool, macro_depth: int, includes: tuple[str, ...]) -> None:
+        self.scope = scope
+        self.dims = dims
+        self.ndim = len(dims)
+        self.frames = frames
+        self.in_loop = in_loop
+        self.macro_depth = macro_depth
+        self.includes = includes
+
+    def lookup(self, name: str) -> Any:
+        """A symbol's value or None."""
+        return self.scope.lookup(name)
+
+    def visible_names(self) -> list[str]:
+        """Every symbol name in scope (for suggestions)."""
+        out: list[str] = []
+        scope: Scope | None = self.scope
+        while scope is not None:
+            out += scope.vars
+            scope = scope.parent
+        return out
+
+    def first_bad(self, bad: np.ndarray) -> int:
+        """Flat index (in program order) of the first instance where `bad` is set."""
+        return int(np.argmax(np.broadcast_to(bad, self.dims)))
+
+    def notes(self, instance: int | None) -> list[tuple[Loc, str]]:
+        """Notes for the expansion frames, innermost first, at loop instance `instance`."""
+        out: list[tuple[Loc, str]] = []
+        pos: tuple[Any, ...] | None = None
+        for f in reversed(self.frames):
+            if f.kind == "macro":
+                out.append((f.loc, f"in expansion of macro '{f.name}'"))
+            elif f.kind == "include":
+                out.append((f.loc, f"in file '{f.name}' included from here"))
+            else:
+                if f.axis >= 0:
+                    if pos is None:
+                        pos = np.unravel_index(instance or 0, self.dims)
+                    value = int(f.values[pos[f.axis]])
+                else:
+                    value = f.values
+                text = (f"in .for iteration {f.name} = {value}" if f.kind == "for"
+                        else f"in .rept iteration {value} (of 0..{f.count - 1})")
+                out.append((f.loc, text))
+        return out
+
+
+def _reserved(name: str) -> bool:
+    return _REG_NAME.fullmatch(name) is not None
+
+
+def _scalar_int(value: Any, node: Any, what: str) -> int:
+    """An integer that is the same in every instance of a batch (else NonUniform)."""
+    if isinstance(value, np.ndarray):
+        lo, hi = int(value.min()), int(value.max())
+        if lo != hi:
+            raise NonUniform
+        return lo
+    if not isinstance(value, int):
+        raise AsmError((node.col, node.end), f"{what} must be an integer, got {describe(value)}")
+    return value
+
+
+def decode_source(data: bytes, name: str) -> tuple[str, list[Diagnostic], set[int]]:
+    """Text of a source file; invalid UTF-8 gives one error per bad line (and skips it)."""
+    try:
+        return data.decode("utf-8"), [], set()
+    except UnicodeDecodeError:
+        pass
+    lines, diags, bad = [], [], set()
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            lines.append(raw.decode("utf-8", errors="replace"))
+            bad.add(number)
+            col = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+            diags.append(Diagnostic("error", Loc(name, number, col, col + 1),
+                                    f"invalid UTF-8 byte {raw[exc.start]:#04x}"))
+    return "\n".join(lines), diags, bad
+
+
+class Assembler:
+    """One assembly run: global state shared by all files and expansions."""
+
+    def __init__(self, arch: Arch | None, defines: dict[str, int] | None = None) -> None:
+        self.diag = Diagnostics()
+        self.file_diags: list[Diagnostic] = []  # parse errors (never rolled back)
+        self.forced = arch is not None
+        self.arch = arch if arch is not None else load_arch(DEFAULT_ARCH)
+        self.encoder = Encoder(self.arch.geometry)
+        self.locked = False  # an instruction was seen: `.arch` may no longer change it
+        self.globals = Scope()
+        for key, value in (defines or {}).items():
+            self.globals.vars[key] = value
+        self.macros: dict[str, MacroDef] = {}
+        self.meta = MetaState()
+        self.files: list[SourceFile] = []
+        self.loaded: dict[str, list[Any]] = {}
+        self.counter = Counter()
+
+    # --- files ---------------------------------------------------------------------------
+
+    def add_source(self, name: str, text: str, directory: Path, key: str,
+                   bad_lines: set[int] | None = None) -> list[Any]:
+        """Parse a file and build its block tree (syntax errors go to file_diags)."""
+        src = SourceFile(name, len(self.files), text.split("\n"), directory, key)
+        self.files.append(src)
+        stmts, diags = parse_lines(src, bad_lines)
+        items, block_diags = build_blocks(stmts)
+        self.file_diags += diags + block_diags
+        self.loaded[key] = items
+        return items
+
+    def lines_of(self) -> dict[str, list[str]]:
+        """Source lines by file name, for rendering diagnostics."""
+        return {s.name: s.lines for s in self.files}
+
+    # --- running -------------------------------------------------------------------------
+
+    def run(self, text: str, name: str, directory: Path, key: str,
+            pre_diags: list[Diagnostic] | None = None,
+            bad_lines: set[int] | None = None) -> Program | None:
+        """Assemble a main file; the Program, or None when there were errors."""
+        program = None
+        self.file_diags += pre_diags or []
+        try:
+            items = self.add_source(name, text, directory, key, bad_lines)
+            ctx = Ctx(self.globals, (), (), False, 0, (key,))
+            sink = Sink((), self.counter)
+            self.exec_body(items, ctx, sink)
+            records, srcmap = split(sink.result())
+            default = "" if name.startswith("<") else Path(name).stem
+            meta = self.meta.kernel_meta(default, self.arch.name)
+            program = Program(records, meta, srcmap, [s.name for s in self.files])
+            self.meta.check(program, self.arch.geometry, self.diag)
+        except (_Stop, TooManyErrors):
+            pass
+        try:
+            for d in self.file_diags:
+                self.diag.add(d)
+        except TooManyErrors:
+            pass
+        return program if self.diag.errors == 0 else None
+
+    def exec_body(self, items: list[Any], ctx: Ctx, sink: Sink) -> None:
+        """Run statements and blocks in order."""
+        for it in items:
+            t = type(it)
+            if t is Instr:
+                self.exec_instr(it, ctx, sink)
+            elif t is Directive:
+                self.exec_directive(it, ctx, sink)
+            elif t is Loop:
+                self.exec_loop(it, ctx, sink)
+            else:
+                self.define_macro(it, ctx)
+
+    def report(self, exc: AsmError, stmt: Any, ctx: Ctx) -> None:
+        """Record an error raised while running `stmt` (with the expansion notes)."""
+        loc = stmt.loc(exc.span)
+        self.diag.error(loc, exc.message, exc.notes + ctx.notes(exc.instance))
+        if isinstance(exc, ProgramTooLarge):
+            raise _Stop
+
+    def exec_instr(self, st: Instr, ctx: Ctx, sink: Sink) -> None:
+        """Emit one instruction (or expand a macro call)."""
+        cached = st.cache
+        if cached:
+            try:
+                sink.add(cached)
+            except ProgramTooLarge as exc:
+                self.report(exc, st, ctx)
+            return
+        try:
+            spec = resolve(st)
+            if spec is None:
+                mdef = self.macros.get(st.mnemonic)
+                if mdef is None:
+                    hint = suggest(st.mnemonic, mnemonics() + list(self.macros))
+                    raise AsmError((st.col, st.end), f"unknown mnemonic '{st.mnemonic}'{hint}")
+                self.expand_macro(st, mdef, ctx, sink)
+                return
+            self.locked = True
+            rec = self.encoder.encode(st, spec, ctx)
+            if cached is None and ctx.frames:  # (top-level statements run only once)
+                const = not any(n.names() for n in st.operands) and \
+                    not any(s.target.names() for s in st.suffixes)
+                st.cache = tuple(rec) if const else False
+            sink.add(rec)
+        except AsmError as exc:
+            self.report(exc, st, ctx)
+
+    # --- macros --------------------------------------------------------------------------
+
+    def define_macro(self, m: MacroDef, ctx: Ctx) -> None:
+        """Register a macro definition (top level only)."""
+        try:
+            if ctx.in_loop or ctx.macro_depth:
+                raise AsmError(None, "'.macro' must be at the top level (not inside a "
+                               ".macro, .for or .rept body)")
+            span = (m.name_col, m.name_col + len(m.name))
+            if m.broken and (not m.name or m.name in self.macros or m.name in BY_MNEMONIC):
+                return
+            if m.name in BY_MNEMONIC:
+                raise AsmError(span, f"macro name '{m.name}' is an instruction mnemonic")
+            if _reserved(m.name):
+                raise AsmError(span, f"macro name '{m.name}' is a register name")
+            if m.name in self.macros:
+                raise AsmError(span, f"macro '{m.name}' is already defined",
+                               notes=[(self.macros[m.name].loc(), "previous definition")])
+            seen: set[str] = set()
+            for p in m.params:
+                if p.name in seen:
+                    raise AsmError((p.col, p.end), f"duplicate parameter '{p.name}'")
+                if _reserved(p.name):
+                    raise AsmError((p.col, p.end), f"parameter '{p.name}' is a register name")
+                seen.add(p.name)
+            self.macros[m.name] = m
+        except AsmError as exc:
+            self.report(exc, m, ctx)
+
+    def expand_macro(self, st: Instr, m: MacroDef, ctx: Ctx, sink: Sink) -> None:
+        """Bind the arguments and run the macro body in a new scope."""
+        if m.broken:
+            return
+        if st.suffixes:
+            s = st.suffixes[0]
+            raise AsmError((s.col, s.end), f"a macro call takes no ?mask or @bank suffix "
+                           f"('{m.name}' is a macro)")
+        if ctx.macro_depth >= MAX_MACRO_DEPTH:
+            raise AsmError((st.col, st.end), f"macro expansion nested more than "
+                           f"{MAX_MACRO_DEPTH} levels deep (is '{m.name}' recursive?)")
+        signature = f"{m.name} " + ", ".join(
+            p.name + ("=..." if p.default is not None else "") for p in m.params)
+        scope = Scope(self.globals)
+        names = [p.name for p in m.params]
+        positional = [op for op in st.operands if not isinstance(op, KeyVal)]
+        named = [op for op in st.operands if isinstance(op, KeyVal)]
+        if positional and named and st.operands.index(named[0]) < st.operands.index(
+                positional[-1]):
+            raise AsmError((named[0].col, named[0].end),
+                           "positional arguments must come before named ones")
+        if len(positional) > len(names):
+            extra = positional[len(names)]
+            raise AsmError((extra.col, positional[-1].end),
+                           f"macro '{m.name}' takes {len(names)} argument"
+                           f"{'s' if len(names) != 1 else ''} ({signature.strip()}), "
+                           f"got {len(positional) + len(named)}")
+        for name, node in zip(names, positional, strict=False):
+            scope.vars[name] = node.ev(ctx)
+        for kv in named:
+            if kv.key not in names:
+                raise AsmError((kv.col, kv.end), f"macro '{m.name}' has no parameter "
+                               f"'{kv.key}'{suggest(kv.key, names)}")
+            if kv.key in scope.vars:
+                raise AsmError((kv.col, kv.end), f"argument '{kv.key}' given twice")
+            scope.vars[kv.key] = kv.value.ev(ctx)
+        frames = ctx.frames + (Frame("macro", st.loc(), m.name),)
+        mctx = Ctx(scope, ctx.dims, frames, ctx.in_loop, ctx.macro_depth + 1, ctx.includes)
+        for p in m.params:
+            if p.name in scope.vars:
+                continue
+            if p.default is None:
+                raise AsmError((st.col, st.end), f"missing argument '{p.name}' in call to "
+                               f"macro '{m.name}' ({signature.strip()})",
+                               notes=[(m.loc((m.name_col, m.name_col + len(m.name))),
+                                       "macro defined here")])
+            try:
+                scope.vars[p.name] = p.default.ev(mctx)
+            except AsmError as exc:
+                raise AsmError((st.col, st.end), f"default value of parameter '{p.name}': "
+                               f"{exc.message}", exc.instance,
+                               notes=[(m.loc(exc.span), "default value given here")]) from None
+        self.exec_body(m.body, mctx, sink)
+
+    # --- loops ---------------------------------------------------------------------------
+
+    def _loop_range(self, loop: Loop, ctx: Ctx) -> tuple[str | None, range]:
+        st = loop.header
+        ops = st.operands
+        if loop.kind == "rept":
+            if len(ops) != 1:
+                raise AsmError(None, "expected '.rept COUNT'")
+            count = _scalar_int(ops[0].ev(ctx), ops[0], "the repeat count")
+            if count < 0:
+                raise AsmError((ops[0].col, ops[0].end), f"repeat count {count} is negative")
+            return None, range(count)
+        usage = "expected '.for NAME = start, stop[, step]' (stop is exclusive)"
+        if not 2 <= len(ops) <= 3 or not isinstance(ops[0], KeyVal):
+            raise AsmError(None, usage)
+        var = ops[0].key
+        if _reserved(var):
+            raise AsmError((ops[0].col, ops[0].col + len(var)),
+                           f"loop variable '{var}' is a register name")
+        start = _scalar_int(ops[0].value.ev(ctx), ops[0].value, "the loop start")
+        stop = _scalar_int(ops[1].ev(ctx), ops[1], "the loop end")
+        step = _scalar_int(ops[2].ev(ctx), ops[2], "the loop step") if len(ops) == 3 else 1
+        if step == 0:
+            raise AsmError((ops[2].col, ops[2].end), "the loop step must not be zero")
+        return var, range(start, stop, step)
+
+    def exec_loop(self, loop: Loop, ctx: Ctx, sink: Sink) -> None:
+        """Run a .for/.rept block, vectorised when possible."""
+        st = loop.header
+        if st.broken:
+            return
+        try:
+            var, rng = self._loop_range(loop, ctx)
+            n = len(rng)
+            if n and math.prod(ctx.dims) * n > MAX_COMMANDS:
+                raise AsmError(None, f"loop of {n} iterations (nested: "
+                               f"{math.prod(ctx.dims) * n}) is too large (limit "
+                               f"{MAX_COMMANDS})")
+        except AsmError as exc:
+            self.report(exc, st, ctx)
+            return
+        if n == 0:
+            return
+        kind, loc = loop.kind, st.loc()
+        mark, count = self.diag.mark(), self.counter.n
+        values = np.arange(rng.start, rng.stop, rng.step, dtype=np.int64)
+        scope = Scope(ctx.scope)
+        if var is not None:
+            scope.vars[var] = values.reshape((1,) * ctx.ndim + (n,))
+        frame = Frame(kind, loc, var or "", ctx.ndim, values, n)
+        sub = Ctx(scope, ctx.dims + (n,), ctx.frames + (frame,), True, ctx.macro_depth,
+                  ctx.includes)
+        body = Sink(sub.dims, self.counter)
+        try:
+            self.exec_body(loop.body, sub, body)
+            block = body.result()
+        except NonUniform:
+            self.diag.rollback(mark)
+            self.counter.n = count
+            for k, v in enumerate(rng):
+                scope = Scope(ctx.scope)
+                if var is not None:
+                    scope.vars[var] = v
+                frame = Frame(kind, loc, var or "", -1, v if var is not None else k, n)
+                sub = Ctx(scope, ctx.dims, ctx.frames + (frame,), True, ctx.macro_depth,
+                          ctx.includes)
+                self.exec_body(loop.body, sub, sink)
+            return
+        sink.add_block(block.reshape(ctx.dims + (n * block.shape[-1],)))
+
+    # --- directives ----------------------------------------------------------------------
+
+    def exec_directive(self, st: Directive, ctx: Ctx, sink: Sink) -> None:
+        """Run one directive."""
+        try:
+            name = st.name
+            if name == ".equ":
+                self.d_equ(st, ctx)
+            elif name == ".include":
+                self.d_include(st, ctx, sink)
+            elif name in (".kernel", ".param", ".arch") or name in REGION_KINDS:
+                if ctx.in_loop:
+                    raise AsmError(None, f"'{name}' is not allowed inside a .for/.rept body")
+                if name == ".kernel":
+                    self.meta.kernel_directive(st, ctx)
+                elif name == ".param":
+                    self.meta.param_directive(st, ctx)
+                elif name == ".arch":
+                    self.d_arch(st)
+                else:
+                    self.meta.region_directive(st, ctx)
+            elif name in OPENERS.values():
+                raise AsmError(None, f"'{name}' without an open block")
+            else:
+                raise AsmError(None, f"unknown directive '{name}'{suggest(name, DIRECTIVES)}")
+        except AsmError as exc:
+            self.report(exc, st, ctx)
+
+    def d_equ(self, st: Directive, ctx: Ctx) -> None:
+        """`.equ NAME, value`."""
+        ops = st.operands
+        if len(ops) != 2 or not isinstance(ops[0], (Name, Reg)):
+            raise AsmError(None, "expected '.equ NAME, value'")
+        if isinstance(ops[0], Reg):
+            raise AsmError((ops[0].col, ops[0].end), f"'{word(ops[0]) or 'v(...)'}' is a "
+                           "register name, not a symbol name")
+        name = ops[0].id
+        value = ops[1].ev(ctx)
+        scope = ctx.scope
+        if name in scope.vars:
+            previous = scope.defs.get(name)
+            notes = [(previous, "previous definition")] if previous else []
+            raise AsmError((ops[0].col, ops[0].end), f"redefinition of '{name}'", notes=notes)
+        scope.vars[name] = value
+        scope.defs[name] = st.loc((ops[0].col, ops[0].end))
+
+    def d_include(self, st: Directive, ctx: Ctx, sink: Sink) -> None:
+        """`.include "file"`, relative to the including file."""
+        if len(st.operands) != 1 or not isinstance(st.operands[0], Str):
+            raise AsmError(None, "expected '.include \"file\"'")
+        rel = st.operands[0].value
+        span = (st.operands[0].col, st.operands[0].end)
+        src = st.src
+        assert src is not None
+        path = src.directory / rel
+        key = os.path.realpath(path)
+        display = rel if src.name.startswith("<") else os.path.normpath(
+            os.path.join(os.path.dirname(src.name), rel))
+        if key in ctx.includes:
+            chain = [f.name for f in ctx.frames if f.kind == "include"]
+            names = [self.files[0].name] + chain + [display]
+            raise AsmError(span, "include cycle: " + " -> ".join(names))
+        if len(ctx.includes) > MAX_INCLUDE_DEPTH:
+            raise AsmError(span, f"includes nested more than {MAX_INCLUDE_DEPTH} levels deep")
+        items = self.loaded.get(key)
+        if items is None:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise AsmError(span, f"cannot read '{display}': "
+                               f"{exc.strerror or exc}") from None
+            text, diags, bad = decode_source(data, display)
+            self.file_diags += diags
+            items = self.add_source(display, text, path.parent, key, bad)
+        frames = ctx.frames + (Frame("include", st.loc(span), display),)
+        ictx = Ctx(ctx.scope, ctx.dims, frames, ctx.in_loop, ctx.macro_depth,
+                   ctx.includes + (key,))
+        self.exec_body(items, ictx, sink)
+
+    def d_arch(self, st: Directive) -> None:
+        """`.arch NAME` or `.arch "file.toml"` (relative to the source file)."""
+        spec = word(st.operands[0]) if len(st.operands) == 1 else None
+        if spec is None:
+            raise AsmError(None, "expected '.arch NAME' or '.arch \"file.toml\"'")
+        if self.meta.arch is not None:
+            raise AsmError(None, "duplicate '.arch'", notes=[(self.meta.arch, "first given here")])
+        self.meta.arch = st.loc()
+        if spec.endswith(".toml") or "/" in spec:
+            assert st.src is not None
+            spec = str(st.src.directory / spec)
+        if self.forced and spec == self.arch.name:
+            return
+        try:
+            arch = load_arch(spec)
+        except InputError as exc:
+            raise AsmError((st.operands[0].col, st.operands[0].end), str(exc)) from None
+        if self.forced:
+            if arch.name != self.arch.name:
+                self.diag.warning(st.loc(), f"ignoring '.arch {arch.name}': assembling for "
+                                  f"'{self.arch.name}' as requested")
+            return
+        if self.locked:
+            raise AsmError(None, "'.arch' must come before the first instruction")
+        self.arch = arch
+        self.encoder = Encoder(arch.geometry)
+
+
+class _Stop(Exception):
+    """Abort the run (after a fatal error was reported)."""

@@ -1,0 +1,134 @@
+"""Assembler speed: parsing+assembling, loop/macro expansion, and loading a 1 M-command .pimb.
+
+    python benchmarks/bench_asm.py [--quick]
+
+Prints each figure with its target and, as a same-run baseline, the speed of a simpler
+operation on the same input (plain Lark parsing; copying the emitted bytes; reading the file).
+Targets (issue 2): >= 20,000 source lines/s; >= 500,000 emitted commands/s; load < 0.1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from pimisa.asm import assemble_source
+from pimisa.asm.parse import lark_parse
+
+from pimisa.arch import load_arch
+from pimisa.encoding import check_records
+from pimisa.program import load_program
+
+
+def best_of(runs: int, fn: Callable[[], object]) -> float:
+    """The fastest of `runs` timings of fn(), in seconds."""
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def straight_line_source(lines: int, expr_share: float, seed: int = 1) -> str:
+    """A generated kernel without loops: typical instructions, `expr_share` of them with
+    address expressions (those go through Lark, the rest through the fast path)."""
+    rng = random.Random(seed)
+    out = [".kernel bench", ".input A, rows=0:4096", ".output B, rows=4096:8192",
+           ".equ BASE, 4096", ".equ ACC, v0"]
+    three = ["add", "sub", "and", "or", "xor", "min", "max", "fadd", "fmul", "fmac", "shlv"]
+    while len(out) < lines:
+        v = [rng.randrange(16) for _ in range(3)]
+        row, col = rng.randrange(4096), rng.randrange(32)
+        pick = rng.random()
+        if rng.random() < expr_share:
+            out.append(rng.choice([
+                f"    ld v{v[0]}, [BASE - {4096 - row} + {row % 3}, ({col} + 1) % 32]",
+                f"    st v{v[0]}, [BASE + {row}, {col} ^ 1]   ; write back",
+                f"    li v{v[0]}, {rng.uniform(-8, 8):.4f}",
+                f"    addi v{v[0]}, v{v[1]}, {row} * 2 + 1",
+            ]))
+        elif pick < 0.3:
+            out.append(f"    ld v{v[0]}, [{row}, {col}]")
+        elif pick < 0.4:
+            out.append(f"    st v{v[0]}, [{4096 + row}, {col}] ?m{v[1] % 4}")
+        elif pick < 0.5:
+            out.append(f"    cmp.gt m{v[0] % 4}, v{v[1]}, v{v[2]} ?!m{v[2] % 4}")
+        elif pick < 0.6:
+            out.append(f"    addi v{v[0]}, v{v[1]}, {row - 2048}     ; adjust")
+        else:
+            out.append(f"    {rng.choice(three)} v{v[0]}, v{v[1]}, v{v[2]}")
+    return "\n".join(out) + "\n"
+
+
+def unrolled_source(rows: int) -> str:
+    """Nested loops and macro calls that unroll to rows * 32 * 4 commands."""
+    return f"""
+.kernel unroll
+.input  A, rows=0:{rows}
+.output B, rows={rows}:{2 * rows}
+.equ ROWS, {rows}
+.macro mac_word r, c
+    ld   v(c % 8), [r, c]
+    fmac v8, v(c % 8), v9 ?m0
+.endm
+.for r = 0, ROWS
+    .for c = 0, 32
+        mac_word r, c
+        addi v10, v10, c
+        st   v8, [ROWS + r, c] @b(c % 16)
+    .endfor
+.endfor
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller inputs, one run each")
+    args = parser.parse_args()
+    runs = 1 if args.quick else 3
+    n_lines = 5_000 if args.quick else 20_000
+    unroll_rows = 2048 if args.quick else 8192
+    print(f"pimisa assembler benchmark ({'quick' if args.quick else 'full'})")
+
+    for share in (0.0, 0.1, 1.0):
+        src = straight_line_source(n_lines, share)
+        t = best_of(runs, lambda s=src: assemble_source(s))
+        t_lark = best_of(1, lambda s=src: lark_parse(s))
+        speed = n_lines / t
+        print(f"  parse+assemble, {share:4.0%} expression lines: {speed:9,.0f} lines/s "
+              f"(target 20,000: x{speed / 20_000:.2f}; plain Lark parse of the same text "
+              f"{n_lines / t_lark:,.0f} lines/s, x{t_lark / t:.1f})")
+
+    src = unrolled_source(unroll_rows)
+    program = assemble_source(src)
+    n = len(program)
+    t = best_of(runs, lambda: assemble_source(src))
+    t_copy = best_of(runs, lambda: np.array(program.records, copy=True))
+    print(f"  loop/macro expansion: {n:,} commands in {t:.3f} s = {n / t:,.0f} commands/s "
+          f"(target 500,000: x{n / t / 500_000:.2f}; copying the records takes "
+          f"{t_copy * 1000:.1f} ms)")
+
+    geometry = load_arch().geometry
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "unroll.pimb"
+        program.save(path)
+
+        def load() -> None:
+            loaded = load_program(path)
+            assert check_records(loaded.records, geometry) is None
+
+        t = best_of(max(runs, 3), load)
+        t_read = best_of(max(runs, 3), lambda: path.read_bytes())
+        print(f"  load {n:,}-command .pimb + check_records: {t * 1000:.1f} ms "
+              f"(target < 100 ms: x{0.1 / t:.1f} margin; reading the file alone "
+              f"{t_read * 1000:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
