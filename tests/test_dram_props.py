@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from pimisa.arch import Arch, Geometry, load_arch, parse_arch
 from pimisa.dram import start_launch, time_launch
 from pimisa.dram.check import RULES, Trace, check_schedule, parse_trace_csv
-from pimisa.dram.core import CMD_NAMES
+from pimisa.dram.core import CMD_NAMES, CoreRun
 from pimisa.dram.reference import ReferenceScheduler
 from pimisa.dram.traces import CsvWriter
 from pimisa.encoding import encode
+from pimisa.errors import InputError
 from pimisa.isa import ALL_BANKS, RECORD_DTYPE
 from pimisa.program import KernelMeta, Program, Region
 from pimisa.testing import timing_streams
@@ -175,3 +176,36 @@ def test_chunking_does_not_change_the_schedule(name: str, data: st.DataObject) -
     fast.finish()
     assert np.array_equal(got, want)
     assert small.stats() == big.stats() == fast.stats()
+
+
+@st.composite
+def raw_streams(draw: st.DrawFn) -> np.ndarray:
+    """Records the launch checks would reject: any opcode, bank and row, biased to edges."""
+    n = draw(st.integers(1, 30))
+    recs = np.zeros(n, dtype=RECORD_DTYPE)
+    recs["op"] = draw(st.lists(st.sampled_from([0x08, 0x09, 0x01, 0x13, 0xFF]), min_size=n,
+                               max_size=n))
+    recs["bank"] = draw(st.lists(st.one_of(st.just(ALL_BANKS), st.integers(0, 255)),
+                                 min_size=n, max_size=n))
+    recs["row"] = draw(st.lists(st.one_of(st.integers(0, 3), st.integers(0, 2**32 - 1)),
+                                min_size=n, max_size=n))
+    recs["col"] = draw(st.lists(st.integers(0, 255), min_size=n, max_size=n))
+    return recs
+
+
+@given(recs=raw_streams(), slots=st.integers(0, 4), tile_rows=st.integers(0, 2**40),
+       name=st.sampled_from(ARCHS))
+def test_core_rejects_bad_records_cleanly(recs: np.ndarray, slots: int, tile_rows: int,
+                                          name: str) -> None:
+    """Without the launch checks, the C core stops at a bad bank or row with InputError."""
+    arch = arch_named(name)
+    run = CoreRun(recs, arch, slots, tile_rows)
+    try:
+        for chunk in run.chunks(4):
+            assert (chunk["cmd"] < len(CMD_NAMES)).all()
+            assert ((chunk["bank"] >= -1) & (chunk["bank"] < arch.geometry.banks)).all()
+            assert ((chunk["row"] >= -1) & (chunk["row"] < arch.geometry.rows)).all()
+    except InputError as exc:
+        assert "bank out of range" in str(exc) or "beyond the unit's" in str(exc)
+    else:
+        assert run.stats().pim_commands == slots * len(recs)

@@ -70,7 +70,7 @@ def rule_gaps(arch: Arch) -> dict[str, int]:
 
 @dataclass
 class Trace:
-    """A schedule as columns (int64), in file order; `line` is each command's CSV line."""
+    """A schedule as columns (int64), in file order: command i is on CSV line i + 2."""
 
     cycle: np.ndarray
     channel: np.ndarray
@@ -78,11 +78,6 @@ class Trace:
     cmd: np.ndarray
     row: np.ndarray
     col: np.ndarray
-
-    @property
-    def line(self) -> np.ndarray:
-        """CSV line numbers."""
-        return np.arange(len(self.cycle), dtype=np.int64) + FIRST_LINE
 
     @classmethod
     def from_columns(cls, table: np.ndarray) -> Trace:
@@ -222,7 +217,6 @@ class _Collector:
         self.gaps = gaps
         self.pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self.texts: list[Violation] = []
-        self.text_total = 0
 
     def pairs_of(self, rule: str, later: np.ndarray, earlier: np.ndarray) -> None:
         """Record violations of `rule`: trace indices of the later and earlier commands."""
@@ -240,7 +234,6 @@ class _Collector:
 
     def text(self, violation: Violation) -> None:
         """Record a violation whose message is already written (refresh rules)."""
-        self.text_total += 1
         self.texts.append(violation)
 
     def _describe(self, i: int) -> str:
@@ -276,7 +269,7 @@ class _Collector:
         """Deduplicated violations (all-bank commands are seen on every bank), first by line."""
         t = self.trace
         found: list[tuple[int, int, str]] = []
-        total = self.text_total
+        total = len(self.texts)
         for rule, chunks in self.pairs.items():
             later = np.concatenate([a for a, _ in chunks])
             earlier = np.concatenate([b for _, b in chunks])

@@ -19,7 +19,6 @@ from pimisa.errors import InputError
 from pimisa.isa import RECORD_DTYPE
 
 CMD_NAMES = ("ACT", "PRE", "REF", "RD", "WR", "OP")
-CMD_CODES = {name: code for code, name in enumerate(CMD_NAMES)}
 CMD_DTYPE = np.dtype(
     [("cycle", "<i8"), ("row", "<i4"), ("bank", "<i2"), ("cmd", "u1"), ("col", "u1")]
 )
