@@ -68,8 +68,15 @@ def suggest(word: str, candidates: Iterable[str]) -> str:
     lowered = {c.lower(): c for c in pool}
     if word.lower() in lowered and lowered[word.lower()] != word:
         return f"; did you mean '{lowered[word.lower()]}'?"
-    close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    close = difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
+    if not close:
+        return ""
+
+    def score(c: str) -> float:
+        return difflib.SequenceMatcher(None, word, c).ratio()
+
+    best = [c for c in close if score(c) == score(close[0])]
+    return "; did you mean " + " or ".join(f"'{c}'" for c in best) + "?"
 
 
 class Diagnostics:
@@ -156,12 +163,26 @@ def render_one(severity: str, loc: Loc | None, message: str,
     return out
 
 
+def _collapse(notes: list[tuple[Loc, str]]) -> list[tuple[Loc, str]]:
+    """Runs of identical notes (a recursive macro) as one note with a count."""
+    out: list[tuple[Loc, str]] = []
+    i = 0
+    while i < len(notes):
+        j = i
+        while j + 1 < len(notes) and notes[j + 1] == notes[i]:
+            j += 1
+        loc, msg = notes[i]
+        out.append((loc, msg if j == i else f"{msg} ({j - i + 1} times)"))
+        i = j + 1
+    return out
+
+
 def render(diags: list[Diagnostic], lines_of: dict[str, list[str]]) -> str:
     """All diagnostics as text, with a closing count line (e.g. `2 errors, 1 warning`)."""
     out: list[str] = []
     for d in diags:
         out.extend(render_one(d.severity, d.loc, d.message, lines_of))
-        notes = d.notes
+        notes = _collapse(d.notes)
         if len(notes) > MAX_NOTES:
             hidden = len(notes) - MAX_NOTES + 1
             notes = notes[: MAX_NOTES - 1] + [(notes[-1][0], f"({hidden} more expansion "

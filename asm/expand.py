@@ -50,6 +50,10 @@ DIRECTIVES = (".arch", ".kernel", ".input", ".output", ".scratch", ".param", ".e
               ".include", ".macro", ".endm", ".for", ".endfor", ".rept", ".endr")
 
 
+_TOO_DEEP = "expression or expansion nested too deeply"
+_MAX_FILES = 1 << 16  # the source map stores file indices in 16 bits
+
+
 class NonUniform(Exception):
     """A nested loop's iteration count varies across a vectorised batch."""
 
@@ -69,12 +73,13 @@ class Frame:
 class Scope:
     """Symbols of one level (global, macro expansion, loop iteration), chained outward."""
 
-    __slots__ = ("vars", "defs", "parent")
+    __slots__ = ("vars", "defs", "parent", "hints")
 
     def __init__(self, parent: Scope | None = None) -> None:
         self.vars: dict[str, Any] = {}
         self.defs: dict[str, Loc] = {}
         self.parent = parent
+        self.hints: list[str] = []  # more names for "did you mean" (the register names)
 
     def lookup(self, name: str) -> Any:
         """The innermost binding of `name`, or None."""
@@ -112,6 +117,7 @@ class Ctx:
         scope: Scope | None = self.scope
         while scope is not None:
             out += scope.vars
+            out += scope.hints
             scope = scope.parent
         return out
 
@@ -187,6 +193,7 @@ class Assembler:
         self.encoder = Encoder(self.arch.geometry)
         self.locked = False  # an instruction was seen: `.arch` may no longer change it
         self.globals = Scope()
+        self._set_hints()
         for key, value in (defines or {}).items():
             self.globals.vars[key] = value
         self.macros: dict[str, MacroDef] = {}
@@ -286,6 +293,8 @@ class Assembler:
             sink.add(rec)
         except AsmError as exc:
             self.report(exc, st, ctx)
+        except RecursionError:
+            self.report(AsmError(None, _TOO_DEEP), st, ctx)
 
     # --- macros --------------------------------------------------------------------------
 
@@ -404,12 +413,16 @@ class Assembler:
         try:
             var, rng = self._loop_range(loop, ctx)
             n = len(rng)
-            if n and math.prod(ctx.dims) * n > MAX_COMMANDS:
-                raise AsmError(None, f"loop of {n} iterations (nested: "
-                               f"{math.prod(ctx.dims) * n}) is too large (limit "
+            total = math.prod(ctx.dims) * n
+            if total > MAX_COMMANDS:
+                nested = f" ({total} with the enclosing loops)" if ctx.dims else ""
+                raise AsmError(None, f"loop of {n} iterations{nested} is too large (limit "
                                f"{MAX_COMMANDS})")
         except AsmError as exc:
             self.report(exc, st, ctx)
+            return
+        except RecursionError:
+            self.report(AsmError(None, _TOO_DEEP), st, ctx)
             return
         if n == 0:
             return
@@ -467,6 +480,8 @@ class Assembler:
                 raise AsmError(None, f"unknown directive '{name}'{suggest(name, DIRECTIVES)}")
         except AsmError as exc:
             self.report(exc, st, ctx)
+        except RecursionError:
+            self.report(AsmError(None, _TOO_DEEP), st, ctx)
 
     def d_equ(self, st: Directive, ctx: Ctx) -> None:
         """`.equ NAME, value`."""
@@ -495,7 +510,10 @@ class Assembler:
         src = st.src
         assert src is not None
         path = src.directory / rel
-        key = os.path.realpath(path)
+        try:
+            key = os.path.realpath(path)
+        except (OSError, ValueError) as exc:
+            raise AsmError(span, f"cannot read '{rel}': {exc}") from None
         display = rel if src.name.startswith("<") else os.path.normpath(
             os.path.join(os.path.dirname(src.name), rel))
         if key in ctx.includes:
@@ -506,11 +524,13 @@ class Assembler:
             raise AsmError(span, f"includes nested more than {MAX_INCLUDE_DEPTH} levels deep")
         items = self.loaded.get(key)
         if items is None:
+            if len(self.files) >= _MAX_FILES:
+                raise AsmError(span, f"more than {_MAX_FILES} source files")
             try:
                 data = path.read_bytes()
-            except OSError as exc:
-                raise AsmError(span, f"cannot read '{display}': "
-                               f"{exc.strerror or exc}") from None
+            except (OSError, ValueError) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise AsmError(span, f"cannot read '{display}': {reason}") from None
             text, diags, bad = decode_source(data, display)
             self.file_diags += diags
             items = self.add_source(display, text, path.parent, key, bad)
@@ -521,7 +541,7 @@ class Assembler:
 
     def d_arch(self, st: Directive) -> None:
         """`.arch NAME` or `.arch "file.toml"` (relative to the source file)."""
-        spec = word(st.operands[0]) if len(st.operands) == 1 else None
+        spec = word(st.operands[0], st) if len(st.operands) == 1 else None
         if spec is None:
             raise AsmError(None, "expected '.arch NAME' or '.arch \"file.toml\"'")
         if self.meta.arch is not None:
@@ -534,7 +554,7 @@ class Assembler:
             return
         try:
             arch = load_arch(spec)
-        except InputError as exc:
+        except (InputError, OSError, ValueError) as exc:
             raise AsmError((st.operands[0].col, st.operands[0].end), str(exc)) from None
         if self.forced:
             if arch.name != self.arch.name:
@@ -545,6 +565,12 @@ class Assembler:
             raise AsmError(None, "'.arch' must come before the first instruction")
         self.arch = arch
         self.encoder = Encoder(arch.geometry)
+        self._set_hints()
+
+    def _set_hints(self) -> None:
+        g = self.arch.geometry
+        self.globals.hints = ([f"v{i}" for i in range(g.vector_registers)]
+                              + [f"m{i}" for i in range(g.mask_registers)])
 
 
 class _Stop(Exception):

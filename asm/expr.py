@@ -292,6 +292,9 @@ class Reg:
         if self._const is not None:
             return self._const
         span = (self.col, self.end)
+        if self.kind not in REG_KINDS:
+            raise AsmError(span, f"'{self.kind}(...)' is not an operand: only v(...), m(...) "
+                           "and b(...) take an index")
         idx = _as_int(self.index.ev(ctx), span, f"the index of {REG_KINDS[self.kind]}")
         value = RegV(self.kind, idx)
         if not self.index.names():

@@ -27,7 +27,7 @@ from pimisa.isa import (
 )
 
 from .diagnostics import AsmError, suggest
-from .expr import REG_KINDS, MemV, RegV, describe
+from .expr import REG_KINDS, Mem, MemV, RegV, describe
 from .nodes import Bank, Instr, Pred
 
 # Index of each field in a record tuple (EMIT_DTYPE order, see asm/emit.py).
@@ -129,8 +129,8 @@ class Encoder:
              operand: Any) -> Any:
         """The index of register `value` of `kind` (range-checked); `operand()` names it."""
         if type(value) is not RegV or value.kind != kind:
-            raise AsmError(span, f"{operand()} must be {'an' if kind == 'm' else 'a'} "
-                           f"{REG_KINDS[kind]}, got {describe(value)}")
+            raise AsmError(span, f"{operand()} must be a {REG_KINDS[kind]}, got "
+                           f"{describe(value)}")
         index = value.index
         limit = self.limits[kind]
         if type(index) is int and 0 <= index < limit:
@@ -173,10 +173,12 @@ class Encoder:
                 if type(value) is not MemV:
                     raise AsmError(span, f"{operand()} must be a memory operand [row, col], "
                                    f"got {describe(value)}")
-                self._range(ctx, value.row, 0, self.g.rows - 1, (node.row.col, node.row.end),
-                            self._row_error)
+                direct = type(node) is Mem
+                self._range(ctx, value.row, 0, self.g.rows - 1,
+                            (node.row.col, node.row.end) if direct else span, self._row_error)
                 self._range(ctx, value.col, 0, self.g.cols - 1,
-                            (node.column.col, node.column.end), self._col_error)
+                            (node.column.col, node.column.end) if direct else span,
+                            self._col_error)
                 rec[8] = value.row
                 rec[7] = value.col
             else:

@@ -12,6 +12,7 @@ name: the value of that symbol if one is defined, else the name itself as a stri
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,21 +23,32 @@ from pimisa.isa import BY_OPCODE, TABLE
 from pimisa.program import KernelMeta, Program, Region
 
 from .diagnostics import AsmError, Diagnostics, Loc
-from .expr import Name, Range, Reg, Str, describe
+from .expr import Binary, Name, Range, Reg, Str, describe
 from .nodes import Directive
 
 REGION_KINDS = {".input": "input", ".output": "output", ".scratch": "scratch"}
 _MAX_LOCATION_ERRORS = 20  # region-check diagnostics per kind (one per source location)
 
 
-def word(node: Any) -> str | None:
-    """The text of a bare name (registers included) or a string operand, else None."""
+_HYPHENATED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)+")
+
+
+def word(node: Any, st: Directive | None = None) -> str | None:
+    """The text of a bare name (registers included) or a string operand, else None.
+
+    With the statement `st`, a hyphenated name such as `hbm2-pim` (which parses as a
+    subtraction) is taken as written.
+    """
     if isinstance(node, Name):
         return node.id
     if isinstance(node, Reg) and node.text is not None:
         return node.text
     if isinstance(node, Str):
         return node.value
+    if st is not None and isinstance(node, Binary) and st.src is not None:
+        text = st.src.lines[st.line - 1][node.col - 1:node.end - 1]
+        if _HYPHENATED.fullmatch(text):
+            return text
     return None
 
 
@@ -74,7 +86,7 @@ class MetaState:
 
     def kernel_directive(self, st: Directive, ctx: Any) -> None:
         """`.kernel NAME` (or a "string")."""
-        name = word(st.operands[0]) if len(st.operands) == 1 else None
+        name = word(st.operands[0], st) if len(st.operands) == 1 else None
         if name is None:
             raise AsmError(None, "expected '.kernel NAME'")
         if self.kernel is not None:
@@ -125,7 +137,7 @@ class MetaState:
                                    "(need 0 <= start < stop)")
                 rows = (start, stop)
             elif key == "layout":
-                value = setting_value(op.value, ctx)
+                value = word(op.value, st) or setting_value(op.value, ctx)
                 if not isinstance(value, str):
                     raise AsmError((op.value.col, op.value.end), "layout must be a name")
                 layout = value

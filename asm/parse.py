@@ -376,6 +376,8 @@ def _describe_token(tok: lark.Token) -> str:
 def _describe_expected(expected: set[str]) -> str:
     if expected & {"MNEMONIC", "DIRECTIVE", "MACRO"}:
         return "an instruction or a directive"
+    if expected == {"NAME"}:
+        return "a name"
     parts = []
     if expected & _EXPR_START:
         parts.append("an operand")
@@ -394,13 +396,16 @@ def syntax_message(exc: lark.UnexpectedInput, line_text: str) -> tuple[int, int,
         col = tok.column if isinstance(tok.column, int) else len(line_text) + 1
         end = tok.end_column if isinstance(tok.end_column, int) and tok.type != "_NL" else col + 1
         expected = _describe_expected(set(exc.expected))
-        return col, end, f"unexpected {_describe_token(tok)}; expected {expected}"
+        hint = ""
+        if tok.type == "EQUAL" and re.match(r"\s*[A-Za-z_]\w*\s*=", line_text):
+            hint = " (to define a symbol: .equ NAME, value)"
+        return col, end, f"unexpected {_describe_token(tok)}; expected {expected}{hint}"
     col = getattr(exc, "column", 1)
     col = col if isinstance(col, int) and col > 0 else 1
     char = line_text[col - 1] if col - 1 < len(line_text) else ""
     if char == '"':
         msg = "unterminated string (or an escape other than \\\" \\\\ \\n \\t)"
-    elif char.isdigit() or char == ".":
+    elif char.isdigit() or line_text[col - 1:col + 1][:2] in [f".{d}" for d in "0123456789"]:
         token = re.match(r"[0-9A-Za-z_.]*", line_text[col - 1:])
         msg = f"malformed number '{token.group(0) if token else char}'"
     elif char.isprintable():

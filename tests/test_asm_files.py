@@ -1,0 +1,97 @@
+"""LLVM-MC-style assembler tests: every tests/asm/*.pimasm file carries its expectations.
+
+Annotations (in comments, anywhere on a line):
+
+    add v1, v2, v3    ; CHECK: 13 00 01 02 03 00 ff 00 00 00 00 00 00 00 00 00
+    ; ERROR: 3:5: unknown mnemonic 'ad'
+    ; WARNING: other.inc:4:1: 'st' writes row
+    ; NOTE: 7:1: in expansion of macro 'acc'
+    ; ARCH: hbm2-pim
+
+CHECK gives the bytes of one or more 16-byte records. On a line of its own, a CHECK belongs to
+the closest statement line above it (so a loop body line can list all its records below it).
+The records whose source map points at a line (program order) must be exactly the CHECK bytes
+of that line, in order; every record must be checked (CHECKs in included files count for
+their lines). ERROR/WARNING/NOTE give a
+diagnostic as [file:]line:col: and a text the message must contain; the diagnostics of the run
+must be exactly the expected ones (a file with ERRORs must fail to assemble). ARCH picks the
+architecture passed to the assembler.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from pimisa.asm import assemble_path
+
+HERE = Path(__file__).parent / "asm"
+FILES = sorted(HERE.glob("*.pimasm"))
+_ANNOT = re.compile(r"[;#]\s*(CHECK|ERROR|WARNING|NOTE|ARCH):\s*(.*?)\s*$")
+_DIAG = re.compile(r"(?:(?P<file>[^:\s]+):)?(?P<line>\d+):(?P<col>\d+):\s*(?P<msg>.*)")
+
+
+def annotations(path: Path) -> list[tuple[int, str, str]]:
+    """(line, kind, text) of every annotation; a CHECK alone on its line gets the line number
+    of the closest statement above it."""
+    out = []
+    statement = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        alone = line.lstrip()[:1] in (";", "#", "")
+        if not alone:
+            statement = number
+        for m in _ANNOT.finditer(line):
+            where = statement if alone and m.group(1) == "CHECK" else number
+            out.append((where, m.group(1), m.group(2)))
+    return out
+
+
+def test_the_suite_is_not_empty():
+    assert len(FILES) >= 10
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_file(path: Path):
+    notes = annotations(path)
+    arch = next((text for _, kind, text in notes if kind == "ARCH"), None)
+    result = assemble_path(path, arch)
+    expected: list[tuple[str, str, int, int, str]] = []
+    for _, kind, text in notes:
+        if kind in ("ERROR", "WARNING", "NOTE"):
+            m = _DIAG.fullmatch(text)
+            assert m, f"bad annotation {text!r}"
+            expected.append((kind.lower(), m.group("file") or path.name, int(m.group("line")),
+                             int(m.group("col")), m.group("msg")))
+    actual: list[tuple[str, str, int, int, str]] = []
+    for d in result.diagnostics:
+        assert d.loc is not None
+        actual.append((d.severity, Path(d.loc.file).name, d.loc.line, d.loc.col, d.message))
+        for loc, msg in d.notes:
+            actual.append(("note", Path(loc.file).name, loc.line, loc.col, msg))
+    unmatched = list(actual)
+    for exp in expected:
+        hit = next((a for a in unmatched if a[:4] == exp[:4] and exp[4] in a[4]), None)
+        assert hit is not None, f"expected {exp} not reported; got:\n{result.rendered}"
+        unmatched.remove(hit)
+    unexpected = [a for a in unmatched if a[0] != "note" or any(e[0] == "note" for e in expected)]
+    assert not unexpected, f"unexpected diagnostics {unexpected}:\n{result.rendered}"
+    if any(e[0] == "error" for e in expected):
+        assert result.program is None
+        return
+    program = result.program
+    assert program is not None, result.rendered
+    checks: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for name in program.files:
+        for number, kind, text in annotations(Path(name)):
+            if kind == "CHECK":
+                checks[(Path(name).name, number)] += text.split()
+    got: dict[tuple[str, int], list[str]] = defaultdict(list)
+    raw = program.records.tobytes()
+    assert program.srcmap is not None
+    for i, entry in enumerate(program.srcmap):
+        key = (Path(program.files[int(entry["file"])]).name, int(entry["line"]))
+        got[key] += raw[16 * i:16 * i + 16].hex(" ").split()
+    for key in sorted(set(checks) | set(got)):
+        assert got.get(key) == checks.get(key), f"{key[0]}:{key[1]}: records differ"
