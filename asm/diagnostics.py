@@ -75,7 +75,7 @@ def suggest(word: str, candidates: Iterable[str]) -> str:
     def score(c: str) -> float:
         return difflib.SequenceMatcher(None, word, c).ratio()
 
-    best = [c for c in close if score(c) == score(close[0])]
+    best = sorted(c for c in close if score(c) == score(close[0]))
     return "; did you mean " + " or ".join(f"'{c}'" for c in best) + "?"
 
 

@@ -10,6 +10,8 @@ from pimisa.encoding import disassemble_one
 from pimisa.errors import InputError
 from pimisa.program import Program
 
+from .expr import INT64_MAX, INT64_MIN
+
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ESC = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
 _KINDS = {"input", "output", "scratch"}
@@ -27,7 +29,11 @@ def quote(text: str) -> str:
 def _value(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InputError(f"the setting {value!r} is neither an integer nor a string")
-    return str(value) if isinstance(value, int) else quote(value)
+    if isinstance(value, str):
+        return quote(value)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise InputError(f"the setting {value} does not fit 64 bits")
+    return "(-9223372036854775807 - 1)" if value == INT64_MIN else str(value)
 
 
 def _key(key: str) -> str:

@@ -32,6 +32,7 @@ class EvalContext(Protocol):
     """What evaluation needs from its surroundings (implemented by asm.expand.Ctx)."""
 
     ndim: int
+    dims: tuple[int, ...]
 
     def lookup(self, name: str) -> Any: ...
 
@@ -90,13 +91,18 @@ def align(value: Any, ndim: int) -> Any:
     return value
 
 
-def _check(ctx: EvalContext, bad: np.ndarray | bool, span: tuple[int, int], message: str) -> None:
-    """Raise AsmError(message) if any element of `bad` is set, naming the first instance."""
+def _check(ctx: EvalContext, bad: np.ndarray | bool, span: tuple[int, int], message: str,
+           values: np.ndarray | None = None) -> None:
+    """Raise AsmError(message) if any element of `bad` is set, naming the first instance;
+    `{v}` in the message becomes the element of `values` at that instance."""
     if isinstance(bad, np.ndarray):
         if bad.any():
-            raise AsmError(span, message, ctx.first_bad(bad))
+            k = ctx.first_bad(bad)
+            if values is not None:
+                message = message.format(v=int(np.broadcast_to(values, ctx.dims).flat[k]))
+            raise AsmError(span, message, k)
     elif bad:
-        raise AsmError(span, message)
+        raise AsmError(span, message if values is None else message.format(v=int(values)))
 
 
 _OVERFLOW = "integer overflow (expressions are 64-bit signed)"
@@ -179,12 +185,13 @@ def _binary_vector(op: str, a: Any, b: Any, span: tuple[int, int], ctx: EvalCont
         _check(ctx, (a64 == INT64_MIN) & (b64 == -1), span, _OVERFLOW)
         return np.floor_divide(a64, b64) if op == "/" else np.remainder(a64, b64)
     if op == "<<":
-        _check(ctx, (b64 < 0) | (b64 > 63), span, "shift amount out of range (0..63)")
+        _check(ctx, (b64 < 0) | (b64 > 63), span, "shift amount {v} out of range (0..63)",
+               b64)
         r = np.left_shift(a64, b64)
         _check(ctx, np.right_shift(r, b64) != a64, span, _OVERFLOW)
         return r
     if op == ">>":
-        _check(ctx, b64 < 0, span, "shift amount out of range (0..63)")
+        _check(ctx, b64 < 0, span, "shift amount {v} out of range (0..63)", b64)
         return np.right_shift(a64, np.minimum(b64, 63))
     if op == "&":
         return a64 & b64

@@ -201,6 +201,8 @@ def _tokens(text: str, pos: int) -> list[tuple[str, str, int, int]] | None:
         pos += len(ws)
         c = tok[0]
         if c in ";#":
+            if text[pos:] != tok:  # a character before the comment was skipped
+                return None
             return toks + [("e", "", pos + 1, pos + 1)]
         if c.isalpha() or c == "_":
             kind = "n"
