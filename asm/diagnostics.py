@@ -184,7 +184,7 @@ def render(diags: list[Diagnostic], lines_of: dict[str, list[str]]) -> str:
         out.extend(render_one(d.severity, d.loc, d.message, lines_of))
         notes = _collapse(d.notes)
         if len(notes) > MAX_NOTES:
-            hidden = len(notes) - MAX_NOTES + 1
+            hidden = len(notes) - MAX_NOTES
             notes = notes[: MAX_NOTES - 1] + [(notes[-1][0], f"({hidden} more expansion "
                                                              f"levels) ... {notes[-1][1]}")]
         for loc, msg in notes:

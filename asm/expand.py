@@ -28,7 +28,7 @@ from pimisa.errors import InputError
 from pimisa.isa import BY_MNEMONIC
 from pimisa.program import Program
 
-from .blocks import OPENERS, build_blocks
+from .blocks import build_blocks
 from .diagnostics import (
     AsmError,
     Diagnostic,
@@ -474,8 +474,6 @@ class Assembler:
                     self.d_arch(st)
                 else:
                     self.meta.region_directive(st, ctx)
-            elif name in OPENERS.values():
-                raise AsmError(None, f"'{name}' without an open block")
             else:
                 raise AsmError(None, f"unknown directive '{name}'{suggest(name, DIRECTIVES)}")
         except AsmError as exc:

@@ -141,7 +141,8 @@ def test_precedence_and_rounding(text, value):
     ("1 << 64", "shift amount 64 out of range"), ("1 >> -1", "shift amount -1"),
     ("9223372036854775807 + 1", "integer overflow"), ("-(-9223372036854775807 - 1)",
                                                        "integer overflow"),
-    ("99999999999999999999", "integer literal out of range"), ("1.5 * 2", "not floats"),
+    ("99999999999999999999", "integer literal out of range"), ("1" * 100, "literal out of"),
+    ("1.5 * 2", "not floats"),
     ("~2.5", "needs an integer"), ("v1 + 1", "must be an integer"), ("y", "unknown symbol"),
 ])
 def test_expression_errors(text, message):

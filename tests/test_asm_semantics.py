@@ -339,3 +339,41 @@ def test_floats_are_float32_bits():
     program = assemble_source("li v0, 1.5\nli v1, -0.1\nli v2, 3.4e38\n")
     bits = program.records["imm"].view(np.uint32)
     assert list(bits) == list(np.array([1.5, -0.1, 3.4e38], np.float32).view(np.uint32))
+
+
+def test_uniform_array_bounds_and_memory_symbols_from_outer_loops():
+    text = """.for i = 0, 2
+    .equ W, [i, i + 1]
+    .for j = 0, i - i + 2
+        ld v(j), W
+    .endfor
+.endfor
+"""
+    assert records_of(text) == ["ld v0, [0, 1]", "ld v1, [0, 1]", "ld v0, [1, 2]",
+                                "ld v1, [1, 2]"]
+
+
+def test_errors_before_a_fallback_are_reported_once():
+    text = ".for i = 0, 3\n    nop v0\n    .for j = 0, i\n        nop\n    .endfor\n.endfor\n"
+    result = assemble(text)
+    assert result.rendered.count("error:") == 1
+    assert "in .for iteration i = 0" in result.rendered
+
+
+def test_deep_nesting_is_an_error_not_a_crash():
+    result = assemble("li v1, " + "-(" * 3000 + "1" + ")" * 3000 + "\n.equ X, " + "~" * 3000
+                      + "1\n")
+    assert result.rendered.count("nested too deeply") == 2
+
+
+def test_many_expansion_levels_are_summarised():
+    text = "".join(f".macro mac{k}\n    mac{k + 1}\n.endm\n" for k in range(12))
+    text += ".macro mac12\n    nop v0\n.endm\nmac0\n"
+    result = assemble(text)
+    assert "(5 more expansion levels) ... in expansion of macro 'mac0'" in result.rendered
+    assert result.rendered.count("note:") == 8
+
+
+def test_an_arch_directive_matching_the_requested_arch_is_silent():
+    result = assemble(".arch hbm3\nnop\n", arch="hbm3")
+    assert result.ok and not result.rendered
