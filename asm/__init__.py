@@ -75,8 +75,9 @@ def assemble_path(path: str | Path, arch: Arch | str | None = None,
     """Assemble a .pimasm file (includes resolve relative to it); InputError if unreadable."""
     try:
         data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"{path!s}: cannot read: {reason}") from None
     text, diags, bad = decode_source(data, str(path))
     return _run(text, str(path), arch, defines, diags, bad)
 

@@ -35,7 +35,7 @@ def listing(program: Program, sources: dict[str, list[str]] | None = None) -> It
     width = max(len(str(max(n - 1, 0))), 5) + 1
     multi = len(program.files) > 1
     yield (f";{'index':>{width - 1}}  {'encoding: op pred rd ra rb cc bank col row imm':47s}  "
-           f"{'instruction':26s}  {'line':>4s}  source")
+           f"{'instruction':24s}  {'line':>4s}  source")
     raw = program.records.tobytes()
     srcmap = program.srcmap
     for i in range(n):
@@ -50,4 +50,4 @@ def listing(program: Program, sources: dict[str, list[str]] | None = None) -> It
                 lines = sources.get(name)
                 if lines is not None and line <= len(lines):
                     source = lines[line - 1].strip()
-        yield f"{i:>{width}}  {hexes}  {text:26s}  {where:>4s}  {source}".rstrip()
+        yield f"{i:>{width}}  {hexes}  {text:24s}  {where:>4s}  {source}".rstrip()

@@ -30,8 +30,11 @@ def resolve(name_or_path: str | Path) -> Path:
     InputError when it is neither.
     """
     path = Path(name_or_path)
-    if path.is_file():
-        return path
+    try:
+        if path.is_file():
+            return path
+    except (OSError, ValueError):
+        raise InputError(f"{name_or_path!r}: not a usable path") from None
     name = str(name_or_path)
     if name.endswith(SUFFIX):
         name = name[: -len(SUFFIX)]

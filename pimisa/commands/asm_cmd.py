@@ -104,7 +104,10 @@ def run_asm(args: argparse.Namespace) -> int:
     program = result.program
     if args.output or not args.listing:
         out = Path(args.output or f"{stem}.pimb")
-        program.save(out)
+        try:
+            program.save(out)
+        except ValueError as exc:  # e.g. a NUL byte in the path (only via the Python API)
+            raise UsageError(f"-o {args.output!r}: {exc}") from None
         print(f"pimisa asm: wrote {out} ({len(program)} commands for {program.meta.arch})",
               file=sys.stderr)
     if args.listing:
@@ -114,7 +117,10 @@ def run_asm(args: argparse.Namespace) -> int:
 
 def validated_program(path: str, arch_spec: str | None = None) -> tuple[Program, Arch]:
     """Load a .pimb and check every record against its architecture (or `arch_spec`)."""
-    program = load_program(path)
+    try:
+        program = load_program(path)
+    except ValueError as exc:
+        raise UsageError(f"{path!r}: {exc}") from None
     arch = _arch_option(arch_spec)
     if arch is None:
         name = program.meta.arch or "hbm3"
@@ -136,8 +142,11 @@ def run_disasm(args: argparse.Namespace) -> int:
     program, _arch = validated_program(args.program, args.arch)
     text = disassemble_program(program, args.locations, Path(args.program).name)
     if args.output:
-        with atomic_open(args.output, "w") as handle:
-            handle.write(text)
+        try:
+            with atomic_open(args.output, "w") as handle:
+                handle.write(text)
+        except ValueError as exc:
+            raise UsageError(f"-o {args.output!r}: {exc}") from None
     else:
         _print(text.splitlines())
     return 0
