@@ -42,7 +42,7 @@ from .expr import KeyVal, Name, Reg, Str, describe
 from .instr import Encoder, mnemonics, resolve
 from .meta import REGION_KINDS, MetaState, word
 from .nodes import Directive, Instr, Loop, MacroDef, SourceFile
-from .parse import _REG_NAME, parse_lines
+from .parse import is_register_name, parse_lines
 
 MAX_MACRO_DEPTH = 64
 MAX_INCLUDE_DEPTH = 32
@@ -55,7 +55,37 @@ _MAX_FILES = 1 << 16  # the source map stores file indices in 16 bits
 
 
 class NonUniform(Exception):
-    """A nested loop's iteration count varies across a vectorised batch."""
+    """A nested loop's bounds vary across a vectorised batch.
+
+    `values` are the loop header's values (ints or arrays aligned to the batch's axes).
+    """
+
+    def __init__(self, values: list[Any]) -> None:
+        super().__init__("non-uniform loop bounds")
+        self.values = values
+
+    def axes(self) -> set[int]:
+        """The batch axes along which some header value varies."""
+        out = set()
+        for v in self.values:
+            if isinstance(v, np.ndarray):
+                for axis in range(v.ndim):
+                    if v.shape[axis] > 1 and np.ptp(v, axis=axis).any():
+                        out.add(axis)
+        return out
+
+    def groups(self, axis: int, n: int) -> list[np.ndarray]:
+        """Indices along `axis` (of length n) grouped by equal header values, in order."""
+        keys = []
+        for v in self.values:
+            if isinstance(v, np.ndarray) and v.ndim > axis and v.shape[axis] > 1:
+                index = tuple(slice(None) if a == axis else 0 for a in range(v.ndim))
+                keys.append(v[index])
+            else:
+                keys.append(np.zeros(n, dtype=np.int64))
+        _, inverse = np.unique(np.stack(keys, axis=1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        return [np.flatnonzero(inverse == g) for g in range(int(inverse.max()) + 1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,20 +177,44 @@ class Ctx:
         return out
 
 
-def _reserved(name: str) -> bool:
-    return _REG_NAME.fullmatch(name) is not None
-
-
-def _scalar_int(value: Any, node: Any, what: str) -> int:
-    """An integer that is the same in every instance of a batch (else NonUniform)."""
-    if isinstance(value, np.ndarray):
-        lo, hi = int(value.min()), int(value.max())
-        if lo != hi:
-            raise NonUniform
-        return lo
-    if not isinstance(value, int):
+def _int_value(node: Any, ctx: Ctx, what: str) -> Any:
+    """An integer (or int64 array) operand of a loop header."""
+    value = node.ev(ctx)
+    if not isinstance(value, (int, np.ndarray)):
         raise AsmError((node.col, node.end), f"{what} must be an integer, got {describe(value)}")
     return value
+
+
+def _uniform(values: list[Any]) -> list[int]:
+    """The header values as ints, if each is the same in every instance (else NonUniform)."""
+    out = []
+    for v in values:
+        if isinstance(v, np.ndarray):
+            lo, hi = int(v.min()), int(v.max())
+            if lo != hi:
+                raise NonUniform(values)
+            v = lo
+        out.append(v)
+    return out
+
+
+def _interleave(parts: list[tuple[np.ndarray, np.ndarray]], dims: tuple[int, ...],
+                n: int) -> np.ndarray:
+    """Merge per-group loop blocks back into iteration order.
+
+    `parts` are (iteration indices, block of shape dims + (len(indices) * width,)); every
+    iteration of a group emits `width` records.
+    """
+    width = np.zeros(n, dtype=np.int64)
+    for idx, block in parts:
+        width[idx] = block.shape[-1] // len(idx)
+    starts = np.concatenate(([0], np.cumsum(width)[:-1]))
+    out = np.empty(dims + (int(width.sum()),), dtype=parts[0][1].dtype)
+    for idx, block in parts:
+        w = block.shape[-1] // len(idx)
+        pos = (starts[idx][:, None] + np.arange(w)[None, :]).reshape(-1)
+        out[..., pos] = block
+    return out
 
 
 def decode_source(data: bytes, name: str) -> tuple[str, list[Diagnostic], set[int]]:
@@ -309,7 +363,7 @@ class Assembler:
                 return
             if m.name in BY_MNEMONIC:
                 raise AsmError(span, f"macro name '{m.name}' is an instruction mnemonic")
-            if _reserved(m.name):
+            if is_register_name(m.name):
                 raise AsmError(span, f"macro name '{m.name}' is a register name")
             if m.name in self.macros:
                 raise AsmError(span, f"macro '{m.name}' is already defined",
@@ -318,7 +372,7 @@ class Assembler:
             for p in m.params:
                 if p.name in seen:
                     raise AsmError((p.col, p.end), f"duplicate parameter '{p.name}'")
-                if _reserved(p.name):
+                if is_register_name(p.name):
                     raise AsmError((p.col, p.end), f"parameter '{p.name}' is a register name")
                 seen.add(p.name)
             self.macros[m.name] = m
@@ -387,7 +441,7 @@ class Assembler:
         if loop.kind == "rept":
             if len(ops) != 1:
                 raise AsmError(None, "expected '.rept COUNT'")
-            count = _scalar_int(ops[0].ev(ctx), ops[0], "the repeat count")
+            (count,) = _uniform([_int_value(ops[0], ctx, "the repeat count")])
             if count < 0:
                 raise AsmError((ops[0].col, ops[0].end), f"repeat count {count} is negative")
             return None, range(count)
@@ -395,12 +449,13 @@ class Assembler:
         if not 2 <= len(ops) <= 3 or not isinstance(ops[0], KeyVal):
             raise AsmError(None, usage)
         var = ops[0].key
-        if _reserved(var):
+        if is_register_name(var):
             raise AsmError((ops[0].col, ops[0].col + len(var)),
                            f"loop variable '{var}' is a register name")
-        start = _scalar_int(ops[0].value.ev(ctx), ops[0].value, "the loop start")
-        stop = _scalar_int(ops[1].ev(ctx), ops[1], "the loop end")
-        step = _scalar_int(ops[2].ev(ctx), ops[2], "the loop step") if len(ops) == 3 else 1
+        raw = [_int_value(ops[0].value, ctx, "the loop start"),
+               _int_value(ops[1], ctx, "the loop end")]
+        raw.append(_int_value(ops[2], ctx, "the loop step") if len(ops) == 3 else 1)
+        start, stop, step = _uniform(raw)
         if step == 0:
             raise AsmError((ops[2].col, ops[2].end), "the loop step must not be zero")
         return var, range(start, stop, step)
@@ -424,34 +479,53 @@ class Assembler:
         except RecursionError:
             self.report(AsmError(None, _TOO_DEEP), st, ctx)
             return
-        if n == 0:
-            return
-        kind, loc = loop.kind, st.loc()
-        mark, count = self.diag.mark(), self.counter.n
-        values = np.arange(rng.start, rng.stop, rng.step, dtype=np.int64)
+        if n:
+            values = np.arange(rng.start, rng.stop, rng.step, dtype=np.int64)
+            sink.add_block(self._loop_block(loop, ctx, var, values, n))
+
+    def _loop_block(self, loop: Loop, ctx: Ctx, var: str | None, values: np.ndarray,
+                    count: int) -> np.ndarray:
+        """The records of the loop's iterations `values`, shape ctx.dims + (W,).
+
+        All iterations at once if possible. If a nested loop's bounds vary along this loop's
+        axis only, the iterations are grouped by those bounds and each group is run at once;
+        if they also vary along a deeper axis, one iteration at a time; if they vary along an
+        outer axis, NonUniform goes up to the enclosing loop.
+        """
+        n = len(values)
+        mark, counted = self.diag.mark(), self.counter.n
         scope = Scope(ctx.scope)
         if var is not None:
             scope.vars[var] = values.reshape((1,) * ctx.ndim + (n,))
-        frame = Frame(kind, loc, var or "", ctx.ndim, values, n)
+        frame = Frame(loop.kind, loop.header.loc(), var or "", ctx.ndim, values, count)
         sub = Ctx(scope, ctx.dims + (n,), ctx.frames + (frame,), True, ctx.macro_depth,
                   ctx.includes)
         body = Sink(sub.dims, self.counter)
         try:
             self.exec_body(loop.body, sub, body)
-            block = body.result()
-        except NonUniform:
+            return body.result().reshape(ctx.dims + (-1,))
+        except NonUniform as exc:
             self.diag.rollback(mark)
-            self.counter.n = count
-            for k, v in enumerate(rng):
-                scope = Scope(ctx.scope)
-                if var is not None:
-                    scope.vars[var] = v
-                frame = Frame(kind, loc, var or "", -1, v if var is not None else k, n)
-                sub = Ctx(scope, ctx.dims, ctx.frames + (frame,), True, ctx.macro_depth,
-                          ctx.includes)
-                self.exec_body(loop.body, sub, sink)
-            return
-        sink.add_block(block.reshape(ctx.dims + (n * block.shape[-1],)))
+            self.counter.n = counted
+            axes = exc.axes()
+            if any(a < ctx.ndim for a in axes):
+                raise
+            if axes == {ctx.ndim}:
+                groups = exc.groups(ctx.ndim, n)
+                return _interleave([(idx, self._loop_block(loop, ctx, var, values[idx], count))
+                                    for idx in groups], ctx.dims, n)
+        parts = []
+        for v in values.tolist():
+            scope = Scope(ctx.scope)
+            if var is not None:
+                scope.vars[var] = v
+            frame = Frame(loop.kind, loop.header.loc(), var or "", -1, v, count)
+            sub = Ctx(scope, ctx.dims, ctx.frames + (frame,), True, ctx.macro_depth,
+                      ctx.includes)
+            one = Sink(ctx.dims, self.counter)
+            self.exec_body(loop.body, sub, one)
+            parts.append(one.result())
+        return np.concatenate(parts, axis=-1)
 
     # --- directives ----------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from .expr import Binary, Flt, KeyVal, Mem, Name, Num, Range, Reg, Str, Unary
 from .nodes import Bank, Directive, Instr, MacroDef, Param, Pred, SourceFile
 
 _MAX_INT_DIGITS = 70  # longer literals are certainly out of range (and slow to convert)
-_REG_NAME = re.compile(r"([vmb])([0-9]+)")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
@@ -37,9 +36,14 @@ def parse_int(text: str) -> int | None:
     return int(digits, 10)
 
 
+def is_register_name(text: str) -> bool:
+    """Whether `text` spells a register, mask or bank (v<N>, m<N>, b<N>): reserved names."""
+    return len(text) > 1 and text[0] in "vmb" and text[1:].isdigit()
+
+
 def name_node(text: str, col: int, end: int) -> Any:
     """A Name, or a Reg for the register spellings v<N>, m<N>, b<N>."""
-    if text[0] in "vmb" and text[1:].isdigit():
+    if is_register_name(text):
         digits = text[1:]
         value = int(digits) if len(digits) <= _MAX_INT_DIGITS else None
         return Reg(text[0], Num(value, col + 1, end), col, end, text)

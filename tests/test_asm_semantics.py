@@ -377,3 +377,44 @@ def test_many_expansion_levels_are_summarised():
 def test_an_arch_directive_matching_the_requested_arch_is_silent():
     result = assemble(".arch hbm3\nnop\n", arch="hbm3")
     assert result.ok and not result.rendered
+
+
+def test_the_examples_of_the_language_reference_assemble():
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "language.md").read_text()
+    blocks = re.findall(r"```\n(.*?)```", doc, re.S)
+    examples = [b for b in blocks if not b.startswith(("$", "gemv.pimasm")) and
+                ".include" not in b]
+    assert len(examples) >= 6
+    for text in examples:
+        assemble_source(text)  # raises SourceError if an example is wrong
+
+
+def test_nests_whose_bounds_depend_on_several_outer_variables():
+    text = """.for i = 0, 3
+    .for j = 0, 3
+        .for k = 0, (i + j) % 3
+            addi v(i), v(j), k
+        .endfor
+        .rept i % 2
+            nop @b(j)
+        .endr
+    .endfor
+.endfor
+"""
+    want = []
+    for i in range(3):
+        for j in range(3):
+            want += [f"addi v{i}, v{j}, {k}" for k in range((i + j) % 3)]
+            want += [f"nop @b{j}"] * (i % 2)
+    assert records_of(text) == want
+
+
+def test_errors_in_grouped_iterations_name_their_iteration():
+    text = ".for i = 0, 6\n    .for j = 0, i % 3\n        ld v(i * 3 + j), [0, 0]\n" \
+           "    .endfor\n.endfor\n"
+    result = assemble(text)
+    assert result.rendered.count("error:") == 1
+    assert "vector register v16 out of range" in result.rendered
+    assert "in .for iteration i = 5" in result.rendered and "iteration j = 1" in result.rendered
