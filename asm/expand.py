@@ -5,8 +5,9 @@ A `.for`/`.rept` body runs once for all iterations: the loop variable is a numpy
 new axis, every expression is evaluated on arrays, and each instruction emits one record per
 iteration at once (asm/emit.py lays them out in program order). Nested loops add axes. If a
 nested loop's bounds differ between iterations (say `.for j = 0, i`), the body cannot run as
-one batch: its diagnostics are rolled back and the enclosing loop runs one iteration at a time
-instead, which is the reference semantics the batch reproduces exactly.
+one batch: its diagnostics are rolled back and the loop runs its iterations in groups with
+equal inner bounds, or one at a time (the reference semantics, which every batch reproduces
+exactly), and merges the records back into iteration order.
 
 Scopes: `.equ` at the top level defines global symbols; inside a loop body or macro expansion
 it defines a symbol local to that iteration/expansion. Macro bodies see their parameters, their
