@@ -262,7 +262,8 @@ class Assembler:
     def add_source(self, name: str, text: str, directory: Path, key: str,
                    bad_lines: set[int] | None = None) -> list[Any]:
         """Parse a file and build its block tree (syntax errors go to file_diags)."""
-        src = SourceFile(name, len(self.files), text.split("\n"), directory, key)
+        lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+        src = SourceFile(name, len(self.files), lines, directory, key)
         self.files.append(src)
         stmts, diags = parse_lines(src, bad_lines)
         items, block_diags = build_blocks(stmts)

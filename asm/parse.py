@@ -453,8 +453,7 @@ def parse_lines(src: SourceFile, bad_lines: set[int] | None = None) -> tuple[lis
     for number, raw in enumerate(src.lines, 1):
         if number in skip:
             continue
-        text = raw[:-1] if raw.endswith("\r") else raw
-        result = fast_parse_line(text)
+        result = fast_parse_line(raw)
         if result is True:
             continue
         if result is False:
