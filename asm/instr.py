@@ -13,14 +13,12 @@ from typing import Any
 import numpy as np
 
 from pimisa.arch import Geometry
-from pimisa.encoding import IMM_MAX, IMM_MIN
+from pimisa.encoding import IMM_MAX, IMM_MIN, pred_code
 from pimisa.isa import (
     ALL_BANKS,
     BY_MNEMONIC,
     CONDITIONS,
     OPERAND_KINDS,
-    PRED_INVERT,
-    PRED_ON,
 )
 from pimisa.isa import (
     Instr as IsaInstr,
@@ -226,7 +224,7 @@ class Encoder:
                 raise AsmError(span, f"'{spec.name}' cannot be predicated")
             idx = self._reg(ctx, value, "m", (suffix.target.col, suffix.target.end),
                             lambda: "a predicate")
-            rec[1] = idx | (PRED_ON | (PRED_INVERT if suffix.invert else 0))
+            rec[1] = pred_code(idx, suffix.invert)  # (works element-wise on arrays too)
         else:
             rec[6] = self._reg(ctx, value, "b", (suffix.target.col, suffix.target.end),
                                lambda: "a bank suffix")
