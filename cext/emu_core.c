@@ -19,6 +19,12 @@
 #include <string.h>
 
 #define BLOCK_WORDS 1024u /* lanes processed per inner block (fits L1 with its operands) */
+#ifndef TILE_LANES
+#define TILE_LANES 2048u /* lanes of the unit tile a chunk of commands runs over at a time */
+#endif
+#ifndef CHUNK_CMDS
+#define CHUNK_CMDS 128u /* commands decoded and run per chunk */
+#endif
 #define MAX_THREADS 16
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(EMU_NO_CLONES)
@@ -150,13 +156,18 @@ INLINE float u2f(uint32_t u) {
 
 INLINE uint32_t canon(float r) { return r != r ? PIMISA_CANONICAL_NAN : f2u(r); }
 
+/* Logical right shift by y rounding half to even with the bits shifted out; in 32-bit
+ * arithmetic so it vectorizes (y = 32 keeps only the rounding bit, y >= 33 gives 0). */
 INLINE uint32_t shr_rne(uint32_t x, uint32_t y) {
-    uint64_t s = y > 40u ? 40u : y;
-    uint64_t a = x, q = a >> s;
-    uint64_t half = s ? (1ull << (s - 1)) : 0u;
-    uint64_t rem = a - (q << s);
-    uint64_t up = (rem > half) | ((rem == half) & (half != 0) & (q & 1u));
-    return (uint32_t)(q + up);
+    const uint32_t s = y > 32u ? 32u : y;
+    const uint32_t all_out = 0u - (s >> 5);            /* s == 32: every bit is shifted out */
+    const uint32_t sh = s & 31u;
+    const uint32_t q = (x >> sh) & ~all_out;
+    const uint32_t rem = x & (((1u << sh) - 1u) | all_out);
+    const uint32_t half = s != 0u ? 1u << ((s - 1u) & 31u) : 0u;
+    const uint32_t tie_up = half != 0u ? (q & 1u) : 0u;
+    const uint32_t up = rem > half ? 1u : (rem == half ? tie_up : 0u);
+    return y > 32u ? 0u : q + up;
 }
 
 /* out[i] = op(d[i], a[i], b[i], imm) for one block of n lanes. */
@@ -205,26 +216,63 @@ INLINE void lane_op(uint32_t op, uint32_t *restrict out, const uint32_t *restric
 #undef LOOP
 }
 
-/* Per unit, bit k = cond(a[u][k], b[u][k]). */
+typedef uint32_t v8u __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+static const v8u LANE_BITS8 = {1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u};
+
+INLINE v8u load8(const uint32_t *p) {
+    v8u v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+INLINE void store8(uint32_t *p, v8u v) { memcpy(p, &v, sizeof v); }
+
+/* OR of the 8 lanes of r. */
+INLINE uint32_t or_lanes8(v8u r) {
+#if defined(__has_builtin) && __has_builtin(__builtin_shufflevector)
+    r |= __builtin_shufflevector(r, r, 4, 5, 6, 7, 0, 1, 2, 3);
+    r |= __builtin_shufflevector(r, r, 2, 3, 0, 1, 6, 7, 4, 5);
+    r |= __builtin_shufflevector(r, r, 1, 0, 3, 2, 5, 4, 7, 6);
+    return r[0];
+#else
+    return r[0] | r[1] | r[2] | r[3] | r[4] | r[5] | r[6] | r[7];
+#endif
+}
+
+/* Per unit, bit k = cond(a[u][k], b[u][k]); 8 lanes take whole vectors. */
 INLINE void compare_op(uint32_t cc, uint32_t *restrict bits, const uint32_t *restrict a,
                        const uint32_t *restrict b, uint32_t nu, const uint32_t L) {
-#define CMP(expr)                                       \
-    for (uint32_t u = 0; u < nu; u++) {                 \
-        uint32_t w = 0;                                 \
-        for (uint32_t k = 0; k < L; k++) {              \
-            uint32_t x = a[u * L + k], y = b[u * L + k]; \
-            w |= (uint32_t)(expr) << k;                 \
-        }                                               \
-        bits[u] = w;                                    \
-    }                                                   \
+#define CMP(expr)                                                  \
+    if (L == 8) {                                                  \
+        for (uint32_t u = 0; u < nu; u++) {                        \
+            v8u x = load8(a + u * 8), y = load8(b + u * 8);        \
+            v8i xs = (v8i)x, ys = (v8i)y;                          \
+            (void)xs;                                              \
+            (void)ys;                                              \
+            bits[u] = or_lanes8((v8u)(expr) & LANE_BITS8);         \
+        }                                                          \
+        break;                                                     \
+    }                                                              \
+    for (uint32_t u = 0; u < nu; u++) {                            \
+        uint32_t w = 0;                                            \
+        for (uint32_t k = 0; k < L; k++) {                         \
+            uint32_t x = a[u * L + k], y = b[u * L + k];           \
+            int32_t xs = (int32_t)x, ys = (int32_t)y;              \
+            (void)xs;                                              \
+            (void)ys;                                              \
+            w |= (uint32_t)((expr) != 0) << k;                     \
+        }                                                          \
+        bits[u] = w;                                               \
+    }                                                              \
     break;
     switch (cc) {
     case CC_EQ: CMP(x == y)
     case CC_NE: CMP(x != y)
-    case CC_LT: CMP((int32_t)x < (int32_t)y)
-    case CC_LE: CMP((int32_t)x <= (int32_t)y)
-    case CC_GT: CMP((int32_t)x > (int32_t)y)
-    case CC_GE: CMP((int32_t)x >= (int32_t)y)
+    case CC_LT: CMP(xs < ys)
+    case CC_LE: CMP(xs <= ys)
+    case CC_GT: CMP(xs > ys)
+    case CC_GE: CMP(xs >= ys)
     case CC_LTU: CMP(x < y)
     case CC_LEU: CMP(x <= y)
     case CC_GTU: CMP(x > y)
@@ -237,6 +285,14 @@ INLINE void compare_op(uint32_t cc, uint32_t *restrict bits, const uint32_t *res
 /* dst lanes take src where the unit's predicate word selects them. */
 INLINE void blend(uint32_t *restrict dst, const uint32_t *restrict src,
                   const uint32_t *restrict pw, uint32_t inv, uint32_t nu, const uint32_t L) {
+    if (L == 8) {
+        for (uint32_t u = 0; u < nu; u++) {
+            v8u sel = (v8u)((LANE_BITS8 & (pw[u] ^ inv)) != 0);
+            v8u d = load8(dst + u * 8);
+            store8(dst + u * 8, (load8(src + u * 8) & sel) | (d & ~sel));
+        }
+        return;
+    }
     for (uint32_t u = 0; u < nu; u++) {
         uint32_t w = pw[u] ^ inv;
         for (uint32_t k = 0; k < L; k++) {
@@ -246,12 +302,94 @@ INLINE void blend(uint32_t *restrict dst, const uint32_t *restrict src,
     }
 }
 
+typedef float v8f __attribute__((vector_size(32)));
+
+/* Lanes of a where m is set, of b elsewhere. */
+INLINE v8u vsel(v8u m, v8u a, v8u b) { return (a & m) | (b & ~m); }
+
+INLINE v8u vcanon(v8f r) {
+    const v8u nan = (v8u){0} + PIMISA_CANONICAL_NAN;
+    return vsel((v8u)(r != r), nan, (v8u)r);
+}
+
+/* The vector form of shr_rne: round up when the highest shifted-out bit is set and either a
+ * lower shifted-out bit is set or the result is odd. */
+INLINE v8u vshr_rne(v8u x, v8u y) {
+    const v8u one = (v8u){0} + 1u;
+    const v8u live = ~(v8u)(y > 32u) & ~(v8u)(y == 0u); /* amounts 1..32 */
+    const v8u s1 = (y - 1u) & 31u;                      /* position of the rounding bit */
+    const v8u q = (x >> s1) >> 1u;                      /* x >> y, 0 for y = 32 */
+    const v8u round = (x >> s1) & one;
+    const v8u sticky = ~(v8u)((x & ((one << s1) - 1u)) == 0u) & one;
+    const v8u up = round & (sticky | q);
+    return vsel(live, q + up, vsel((v8u)(y == 0u), x, (v8u){0}));
+}
+
+/* 8 lanes per unit: d = op(d, a, b, imm) one unit (one vector) at a time, predicated per
+ * unit, in a single pass; a, b and d may be the same register (each vector is read before
+ * it is written). */
+INLINE void lane_op8(uint32_t op, uint32_t *d, const uint32_t *a, const uint32_t *b,
+                     uint32_t imm, const uint32_t *pw, uint32_t inv, uint32_t nu,
+                     const int pred) {
+#define VLOOP(expr)                                                           \
+    for (uint32_t u = 0; u < nu; u++) {                                       \
+        const v8u x = load8(a + 8u * u), y = load8(b + 8u * u);               \
+        const v8u dv = load8(d + 8u * u);                                     \
+        const v8i xs = (v8i)x, ys = (v8i)y;                                   \
+        const v8f fx = (v8f)x, fy = (v8f)y;                                   \
+        (void)xs, (void)ys, (void)fx, (void)fy, (void)dv;                     \
+        v8u r = (expr);                                                       \
+        if (pred) r = vsel((v8u)((LANE_BITS8 & (pw[u] ^ inv)) != 0u), r, dv); \
+        store8(d + 8u * u, r);                                                \
+    }                                                                         \
+    break;
+    switch (op) {
+    case OP_MOV: VLOOP(x)
+    case OP_LI: VLOOP((v8u){0} + imm)
+    case OP_NOT: VLOOP(~x)
+    case OP_ADD: VLOOP(x + y)
+    case OP_SUB: VLOOP(x - y)
+    case OP_AND: VLOOP(x & y)
+    case OP_OR: VLOOP(x | y)
+    case OP_XOR: VLOOP(x ^ y)
+    case OP_MIN: VLOOP(vsel((v8u)(xs < ys), x, y))
+    case OP_MAX: VLOOP(vsel((v8u)(xs > ys), x, y))
+    case OP_MINU: VLOOP(vsel((v8u)(x < y), x, y))
+    case OP_MAXU: VLOOP(vsel((v8u)(x > y), x, y))
+    case OP_MUL: VLOOP(x * y)
+    case OP_ADDI: VLOOP(x + imm)
+    case OP_ANDI: VLOOP(x & imm)
+    case OP_ORI: VLOOP(x | imm)
+    case OP_XORI: VLOOP(x ^ imm)
+    case OP_SLLI: VLOOP(x << imm)
+    case OP_SRLI: VLOOP(x >> imm)
+    case OP_SRAI: VLOOP((v8u)(xs >> (int32_t)imm))
+    case OP_FADD: VLOOP(vcanon(fx + fy))
+    case OP_FSUB: VLOOP(vcanon(fx - fy))
+    case OP_FMUL: VLOOP(vcanon(fx * fy))
+    case OP_FMAC: VLOOP(vcanon((v8f)dv + (v8f)vcanon(fx * fy)))
+    case OP_SHLV: VLOOP((x << (y & 31u)) & ~(v8u)(y > 31u))
+    case OP_SHRV: VLOOP((x >> (y & 31u)) & ~(v8u)(y > 31u))
+    case OP_SRAV: VLOOP((v8u)(xs >> (v8i)vsel((v8u)(y > 31u), (v8u){0} + 31u, y)))
+    case OP_SHRVR: VLOOP(vshr_rne(x, y))
+    default: break;
+    }
+#undef VLOOP
+}
+
+/* dst = src for n lanes (an inline vector loop: short copies are too small for memcpy). */
+INLINE void copy_lanes(uint32_t *restrict dst, const uint32_t *restrict src, uint32_t n) {
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) store8(dst + i, load8(src + i));
+    for (; i < n; i++) dst[i] = src[i];
+}
+
 INLINE void put(uint32_t *restrict dst, const uint32_t *restrict src, const cmd_t *c,
                 const uint32_t *pw, uint32_t nu, const uint32_t L) {
     if (c->pred_on)
         blend(dst, src, pw, c->pinv, nu, L);
     else
-        memcpy(dst, src, (size_t)nu * L * sizeof(uint32_t));
+        copy_lanes(dst, src, nu * L);
 }
 
 /* Run command c on units [us, us + nu) (contiguous), block by block. */
@@ -284,10 +422,21 @@ INLINE void exec_units(const emu_machine *m, const cmd_t *c, uint32_t us, uint32
         case SEM_LANE:
         case SEM_LANE_ACC: {
             uint32_t *d = m->vregs + c->rd * slab + off;
-            const uint32_t *a = (OPINFO[c->op] & EMU_F_RA_V) ? m->vregs + c->ra * slab + off : d;
+            /* without va: any valid lanes (never used); `fill` keeps them apart from d */
+            const uint32_t *a = (OPINFO[c->op] & EMU_F_RA_V) ? m->vregs + c->ra * slab + off
+                                : (L == 8 ? d : fill);
             const uint32_t *b = (OPINFO[c->op] & EMU_F_RB_V) ? m->vregs + c->rb * slab + off : a;
-            lane_op(c->op, tmp, d, a, b, c->imm, k * L);
-            put(d, tmp, c, pw, k, L);
+            if (L == 8) {
+                if (c->pred_on)
+                    lane_op8(c->op, d, a, b, c->imm, pw, c->pinv, k, 1);
+                else
+                    lane_op8(c->op, d, a, b, c->imm, pw, 0, k, 0);
+            } else if (!c->pred_on && c->cls == SEM_LANE && d != a && d != b) {
+                lane_op(c->op, d, a, a, b, c->imm, k * L); /* distinct registers: in place */
+            } else {
+                lane_op(c->op, tmp, d, a, b, c->imm, k * L);
+                put(d, tmp, c, pw, k, L);
+            }
             break;
         }
         case SEM_COMPARE: {
@@ -305,17 +454,15 @@ INLINE void exec_units(const emu_machine *m, const cmd_t *c, uint32_t us, uint32
             uint32_t *md = m->masks + (uint64_t)c->rd * U + u;
             const uint32_t *ma = m->masks + (uint64_t)((OPINFO[c->op] & EMU_F_RA_M) ? c->ra : 0) * U + u;
             const uint32_t *mb = m->masks + (uint64_t)((OPINFO[c->op] & EMU_F_RB_M) ? c->rb : 0) * U + u;
-            for (uint32_t j = 0; j < k; j++) {
-                uint32_t x = ma[j], y = mb[j], r;
-                switch (c->op) {
-                case OP_MAND: r = x & y; break;
-                case OP_MOR: r = x | y; break;
-                case OP_MXOR: r = x ^ y; break;
-                case OP_MNOT: r = ~x; break;
-                default: r = c->imm; break; /* OP_MSET */
-                }
-                md[j] = r & all;
+            for (uint32_t j = 0; j < k; j++) bits[j] = ma[j];
+            switch (c->op) {
+            case OP_MAND: for (uint32_t j = 0; j < k; j++) bits[j] &= mb[j]; break;
+            case OP_MOR: for (uint32_t j = 0; j < k; j++) bits[j] |= mb[j]; break;
+            case OP_MXOR: for (uint32_t j = 0; j < k; j++) bits[j] ^= mb[j]; break;
+            case OP_MNOT: for (uint32_t j = 0; j < k; j++) bits[j] = ~bits[j]; break;
+            default: for (uint32_t j = 0; j < k; j++) bits[j] = c->imm; break; /* OP_MSET */
             }
+            for (uint32_t j = 0; j < k; j++) md[j] = bits[j] & all;
             break;
         }
         default:
@@ -348,31 +495,47 @@ typedef struct {
     emu_status st;
 } job_t;
 
-INLINE void run_job_lanes(job_t *j, const uint32_t L) {
+/* Decode up to CHUNK_CMDS steps from step t into cmds; stop early at a fault (recorded in
+ * j->st with the steps done so far). Returns the number of decoded commands. */
+static uint32_t decode_chunk(job_t *j, uint64_t t, cmd_t *cmds) {
     const emu_machine *m = j->m;
-    uint64_t slot = j->begin / j->n, idx = j->begin % j->n;
-    cmd_t c;
-    for (uint64_t t = j->begin; t < j->end; t++) {
+    uint64_t slot = t / j->n, idx = t % j->n;
+    uint32_t nc = 0;
+    while (nc < CHUNK_CMDS && t + nc < j->end) {
         uint64_t base, fault_row = 0;
         int code = __builtin_mul_overflow(slot, m->tile_rows, &base) ? EMU_FAULT_ROW : EMU_OK;
-        if (code == EMU_OK) code = decode(m, &j->recs[idx], base, &c, &fault_row);
-        else fault_row = UINT64_MAX;
+        if (code == EMU_OK)
+            code = decode(m, &j->recs[idx], base, &cmds[nc], &fault_row);
+        else
+            fault_row = UINT64_MAX;
         if (code != EMU_OK) {
-            j->st.code = code;
-            j->st.steps = t - j->begin;
-            j->st.index = idx;
-            j->st.slot = slot;
-            j->st.row = fault_row;
-            return;
+            j->st = (emu_status){code, 0, t + nc - j->begin, idx, slot, fault_row};
+            break;
         }
-        exec_cmd(m, &c, j->u0, j->u1, L);
+        nc++;
         if (++idx == j->n) {
             idx = 0;
             slot++;
         }
     }
+    return nc;
+}
+
+/* Run the job's steps chunk by chunk; each chunk runs over one tile of units at a time, so
+ * the registers of the tile stay in the L1 cache across the chunk's commands. */
+INLINE void run_job_lanes(job_t *j, const uint32_t L) {
+    cmd_t cmds[CHUNK_CMDS];
+    const uint32_t tile = TILE_LANES / L ? TILE_LANES / L : 1;
     j->st.code = EMU_OK;
-    j->st.steps = j->end - j->begin;
+    for (uint64_t t = j->begin; t < j->end && j->st.code == EMU_OK;) {
+        uint32_t nc = decode_chunk(j, t, cmds);
+        for (uint32_t b0 = j->u0; b0 < j->u1; b0 += tile) {
+            uint32_t b1 = j->u1 - b0 < tile ? j->u1 : b0 + tile;
+            for (uint32_t i = 0; i < nc; i++) exec_cmd(j->m, &cmds[i], b0, b1, L);
+        }
+        t += nc;
+    }
+    if (j->st.code == EMU_OK) j->st.steps = j->end - j->begin;
 }
 
 /* The hot loop, compiled once per instruction-set level; 8 lanes get their own copy. */
