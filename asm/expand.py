@@ -533,6 +533,9 @@ class Assembler:
 
     def exec_directive(self, st: Directive, ctx: Ctx, sink: Sink) -> None:
         """Run one directive."""
+        if st.broken:  # a region declaration with a syntax error (already reported)
+            self.meta.incomplete = True
+            return
         try:
             name = st.name
             if name == ".equ":
@@ -554,6 +557,8 @@ class Assembler:
                 raise AsmError(None, f"unknown directive '{name}'{suggest(name, DIRECTIVES)}")
         except AsmError as exc:
             self.report(exc, st, ctx)
+            if st.name in REGION_KINDS:
+                self.meta.incomplete = True
         except RecursionError:
             self.report(AsmError(None, _TOO_DEEP), st, ctx)
 

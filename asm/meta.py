@@ -83,6 +83,7 @@ class MetaState:
     arch: Loc | None = None
     regions: list[tuple[Region, Loc]] = field(default_factory=list)
     params: dict[str, tuple[int | str, Loc]] = field(default_factory=dict)
+    incomplete: bool = False  # a region declaration failed: skip the memory checks
 
     def kernel_directive(self, st: Directive, ctx: Any) -> None:
         """`.kernel NAME` (or a "string")."""
@@ -171,7 +172,7 @@ class MetaState:
             if region.row + region.rows > geometry.rows:
                 diag.error(loc, f"region '{region.name}' (rows {_rows(region)}) does not fit "
                            f"the {geometry.rows} rows of a bank")
-        if not self.regions or not len(program):
+        if not self.regions or not len(program) or self.incomplete:
             return
         rec = program.records
         mem_ops = [ins.opcode for ins in TABLE if ins.touches_memory]

@@ -422,12 +422,13 @@ def syntax_message(exc: lark.UnexpectedInput, line_text: str) -> tuple[int, int,
     return col, col + 1, msg
 
 
-_OPENER = re.compile(
-    r"[ \t]*(\.for|\.rept|\.macro)(?![A-Za-z0-9_])(?:[ \t]+([A-Za-z_][A-Za-z0-9_]*))?")
+_OPENER = re.compile(r"[ \t]*(\.for|\.rept|\.macro|\.input|\.output|\.scratch)"
+                     r"(?![A-Za-z0-9_])(?:[ \t]+([A-Za-z_][A-Za-z0-9_]*))?")
 
 
 def _stand_in(text: str) -> Directive | MacroDef | None:
-    """For a block-opening line with a syntax error: a broken opener keeping blocks matched."""
+    """For a line with a syntax error that opens a block (or declares a region): a broken
+    stand-in, so blocks stay matched and later checks know something is missing."""
     m = _OPENER.match(text)
     if m is None:
         return None

@@ -134,3 +134,9 @@ def test_mutated_programs_never_crash(data):
     if rng.random() < 0.3 and len(lines) > 2:  # move a line
         lines.insert(rng.randrange(len(lines)), lines.pop(rng.randrange(len(lines))))
     _outcome("\n".join(lines))
+
+
+def test_a_broken_region_declaration_does_not_cascade():
+    text = ".input A, rows=0:1\n.output B, rows=1:2, shape=1x8\n.scratch C\nst v0, [1, 0]\n"
+    result = assemble(text)
+    assert [d.loc.line for d in result.diagnostics] == [2, 3]
