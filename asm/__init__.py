@@ -8,8 +8,12 @@ Both raise pimisa.errors.SourceError whose message holds every rendered diagnost
 run. The target architecture is the `arch` argument if given, else the source's `.arch`
 directive, else hbm3. The language is described in docs/language.md.
 
+`assemble` / `assemble_path` never raise for bad source: they return an Assembly with the
+Program (or None) and every diagnostic, warnings included (what `pimisa asm` prints).
+
 Passes: parse (asm/parse.py, grammar asm/pimasm.lark) -> blocks (asm/blocks.py) -> expansion
-and encoding (asm/expand.py, asm/instr.py, asm/emit.py) -> metadata checks (asm/meta.py).
+and encoding (asm/expand.py, asm/expr.py, asm/instr.py, asm/emit.py) -> metadata checks
+(asm/meta.py). The other way: asm/disasm.py (Program -> source), asm/listing.py.
 """
 
 from __future__ import annotations
