@@ -47,6 +47,7 @@ from .parse import is_register_name, parse_lines
 
 MAX_MACRO_DEPTH = 64
 MAX_INCLUDE_DEPTH = 32
+MAX_LOOP_DEPTH = 32  # (each vectorised loop is an array axis; numpy allows 64)
 DIRECTIVES = (".arch", ".kernel", ".input", ".output", ".scratch", ".param", ".equ",
               ".include", ".macro", ".endm", ".for", ".endfor", ".rept", ".endr")
 
@@ -295,6 +296,9 @@ class Assembler:
             self.meta.check(program, self.arch.geometry, self.diag)
         except (_Stop, TooManyErrors):
             pass
+        except RecursionError:  # a safety net: every nesting has a limit well below this
+            self.diag.errors += 1
+            self.diag.items.append(Diagnostic("error", None, _TOO_DEEP))
         try:
             for d in self.file_diags:
                 self.diag.add(d)
@@ -468,6 +472,8 @@ class Assembler:
         if st.broken:
             return
         try:
+            if sum(f.kind in ("for", "rept") for f in ctx.frames) >= MAX_LOOP_DEPTH:
+                raise AsmError(None, f"loops nested more than {MAX_LOOP_DEPTH} deep")
             var, rng = self._loop_range(loop, ctx)
             n = len(rng)
             total = math.prod(ctx.dims) * n

@@ -418,3 +418,10 @@ def test_errors_in_grouped_iterations_name_their_iteration():
     assert result.rendered.count("error:") == 1
     assert "vector register v16 out of range" in result.rendered
     assert "in .for iteration i = 5" in result.rendered and "iteration j = 1" in result.rendered
+
+
+def test_loop_nesting_limit():
+    assert assemble(".rept 1\n" * 32 + "nop\n" + ".endr\n" * 32).ok
+    result = assemble(".rept 1\n" * 2000 + "nop\n" + ".endr\n" * 2000)
+    assert result.rendered.count("error:") == 1
+    assert "33:1: error: loops nested more than 32 deep" in result.rendered
