@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from .diagnostics import (
     suggest,
 )
 from .emit import MAX_COMMANDS, Counter, ProgramTooLarge, Sink, split
-from .expr import KeyVal, Name, Reg, Str, describe
+from .expr import INT64_MAX, INT64_MIN, KeyVal, Name, Reg, Str, describe
 from .instr import Encoder, mnemonics, resolve
 from .meta import REGION_KINDS, MetaState, word
 from .nodes import Directive, Instr, Loop, MacroDef, SourceFile
@@ -53,6 +54,7 @@ DIRECTIVES = (".arch", ".kernel", ".input", ".output", ".scratch", ".param", ".e
 
 
 _TOO_DEEP = "expression or expansion nested too deeply"
+_DEFINE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_FILES = 1 << 16  # the source map stores file indices in 16 bits
 
 
@@ -251,6 +253,10 @@ class Assembler:
         self.globals = Scope()
         self._set_hints()
         for key, value in (defines or {}).items():
+            if not _DEFINE_NAME.fullmatch(key) or is_register_name(key) or \
+                    type(value) is not int or not INT64_MIN <= value <= INT64_MAX:
+                raise InputError(f"define {key}={value!r}: need a symbol name and a 64-bit "
+                                 "integer")
             self.globals.vars[key] = value
         self.macros: dict[str, MacroDef] = {}
         self.meta = MetaState()

@@ -186,3 +186,8 @@ def test_the_real_process(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pimisa.cli", "asm", "example_gemv",
                            "--listing"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.count("\n") > 776
+
+
+def test_defines_must_be_64_bit_integers(capsys, kernel):
+    for bad in ["N=" + "9" * 30, "N=" + "1" * 5000, "v1=3", "N=1.5"]:
+        assert run(["asm", str(kernel), "-D", bad, "--listing"], capsys)[0] == 2

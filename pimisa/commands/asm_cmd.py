@@ -11,6 +11,7 @@ from pimisa.arch import Arch, load_arch
 from pimisa.asm import Assembly, assemble, assemble_path
 from pimisa.asm.disasm import disassemble_program
 from pimisa.asm.listing import listing
+from pimisa.asm.parse import is_register_name
 from pimisa.encoding import check_records
 from pimisa.errors import InputError, SourceError, UsageError
 from pimisa.fileio import atomic_open
@@ -65,14 +66,19 @@ def _defines(items: list[str]) -> dict[str, int]:
     out = {}
     for item in items:
         m = _DEFINE.fullmatch(item)
-        if m is None:
-            raise UsageError(f"-D {item}: expected NAME=INTEGER (e.g. -D ROWS=8)")
+        if m is None or is_register_name(m.group(1)):
+            raise UsageError(f"-D {item[:60]}: expected NAME=INTEGER (e.g. -D ROWS=8; "
+                             "v<N>, m<N>, b<N> are register names)")
         text = m.group(2)
         negative = text.startswith("-")
         digits = text.lstrip("-")
+        if len(digits) > 70:
+            raise UsageError(f"-D {item[:40]}...: the value does not fit 64 bits")
         base = {"0x": 16, "0b": 2}.get(digits[:2].lower(), 10)
         value = int(digits[2:] if base != 10 else digits, base)
         out[m.group(1)] = -value if negative else value
+        if not -(1 << 63) <= out[m.group(1)] < (1 << 63):
+            raise UsageError(f"-D {item}: the value does not fit 64 bits")
     return out
 
 
