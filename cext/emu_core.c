@@ -95,9 +95,13 @@ typedef struct {
     uint64_t row;
 } cmd_t;
 
-/* Check record r at row base `base`; fill c or return a fault code (row in *fault_row). */
-static int decode(const emu_machine *m, const pimisa_record *r, uint64_t base, cmd_t *c,
+/* Check record *rec at row base `base`; fill c or return a fault code (row in *fault_row).
+ * The record is copied first, so the stream needs no particular alignment. */
+static int decode(const emu_machine *m, const void *rec, uint64_t base, cmd_t *c,
                   uint64_t *fault_row) {
+    pimisa_record copy;
+    const pimisa_record *r = &copy;
+    memcpy(&copy, rec, sizeof copy);
     uint32_t info = OPINFO[r->op];
     if (!(info & EMU_F_KNOWN)) return EMU_FAULT_OPCODE;
     c->op = r->op;
@@ -505,7 +509,8 @@ static uint32_t decode_chunk(job_t *j, uint64_t t, cmd_t *cmds) {
         uint64_t base, fault_row = 0;
         int code = __builtin_mul_overflow(slot, m->tile_rows, &base) ? EMU_FAULT_ROW : EMU_OK;
         if (code == EMU_OK)
-            code = decode(m, &j->recs[idx], base, &cmds[nc], &fault_row);
+            code = decode(m, (const unsigned char *)j->recs + idx * sizeof(pimisa_record), base,
+                          &cmds[nc], &fault_row);
         else
             fault_row = UINT64_MAX;
         if (code != EMU_OK) {

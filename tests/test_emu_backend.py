@@ -54,3 +54,16 @@ def test_stale_core_is_detected() -> None:
     real = cbackend.load_core().lib.emu_op_info
     wrong = _fake(op_info=lambda op: real(op) ^ (0x100 if op == 0x13 else 0))
     assert "opcode 0x13" in cbackend._mismatch(wrong)
+
+
+def test_missing_compiler_is_a_clear_install_error(monkeypatch) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "cext" / "build_emu.py"
+    spec = importlib.util.spec_from_file_location("build_emu_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("CC", "no-such-compiler-xyz")
+    with pytest.raises(SystemExit, match="no C compiler found .*'no-such-compiler-xyz'"):
+        module._require_compiler()

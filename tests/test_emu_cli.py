@@ -95,3 +95,47 @@ def test_raw_output_of_a_kernel_without_inputs(workdir) -> None:
     assert main(["run", "fill.pimb", "--out", "o.npz", "--arch", "lpddr5x"]) == 0
     y = np.load("o.npz")["y"]
     assert y.shape == (8 * 16, 64 * 8) and (y[:, 8:16] == 9).all() and y.sum() == 9 * 8 * 128
+
+
+TWICE = """\
+.kernel twice
+.input  A, rows=0:8, layout=hp16
+.output B, rows=8:16, layout=hp16
+.for r = 0, 8
+    .for c = 0, 32
+        ld   v0, [r, c]
+        fmul v0, v0, v1 ?m0     ; only the lanes of m0 (lanes 0 and 2) are scaled
+        st   v0, [8 + r, c]
+    .endfor
+.endfor
+"""
+
+
+def test_run_assembles_a_source_file(workdir, capsys) -> None:
+    (workdir / "twice.pimasm").write_text(
+        TWICE.replace(".for r", "    li v1, 2.0\n    mset m0, 0b101\n.for r", 1))
+    outs = []
+    for backend in ("c", "numpy"):
+        assert main(["run", "twice.pimasm", "--in", "A=w.npy", "--out", "o.npz",
+                     "--backend", backend]) == 0
+        outs.append(np.load("o.npz")["B"])
+    x = np.load("w.npy")
+    lane = (np.arange(x.shape[1]) % 128) // 16
+    expected = np.where(np.isin(lane, [0, 2]), 2 * x, x)
+    assert np.array_equal(outs[0], expected) and np.array_equal(outs[1], expected)
+    assert capsys.readouterr().out.startswith("twice: 770 commands executed")
+
+
+def test_run_a_bundled_kernel(workdir) -> None:
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((256, 8)).astype(np.float32)
+    x = rng.standard_normal(256).astype(np.float32)
+    np.save("W.npy", w.reshape(1, -1))
+    np.save("X.npy", np.repeat(x, 8).reshape(1, -1))
+    ys = []
+    for backend in ("c", "numpy"):
+        assert main(["run", "example_gemv", "--in", "W=W.npy", "--in", "X=X.npy", "--out",
+                     "y.npz", "--backend", backend]) == 0
+        ys.append(np.load("y.npz")["Y"])
+    assert np.array_equal(ys[0], ys[1]) and ys[0].shape == (1, 8)
+    assert np.allclose(ys[0].view(np.float32)[0], w.T.astype(np.float64) @ x, rtol=1e-4)

@@ -42,23 +42,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load_kernel(spec: str) -> Program:
-    """Assemble a .pimasm, read a .pimb, or resolve a bundled kernel name."""
+def load_kernel(spec: str, arch: str | None = None) -> Program:
+    """Read a .pimb, or assemble a .pimasm file or bundled kernel (for `arch` if given)."""
     if spec.endswith(".pimb"):
         return load_program(spec)
-    if spec.endswith(".pimasm"):
-        from pimisa.asm import assemble_file
+    from pimisa.asm import assemble_file
+    from pimisa.kernels import resolve
 
-        return assemble_file(spec)
-    from pimisa import kernels
-
-    resolve = getattr(kernels, "resolve", None)
-    if resolve is None:
-        raise InputError(f"{spec}: not a .pimasm or .pimb file")
-    path = str(resolve(spec))
-    if not path.endswith((".pimb", ".pimasm")):
-        raise InputError(f"{spec}: not a .pimasm or .pimb file")
-    return load_kernel(path)
+    path = resolve(spec)
+    if path.suffix == ".pimb":
+        return load_program(path)
+    return assemble_file(path, arch)
 
 
 def load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
@@ -110,7 +104,7 @@ def _progress_bar() -> Iterator[ProgressFn]:
 def run(args: argparse.Namespace) -> int:
     """Run the kernel and write its outputs."""
     backend = get_backend(args.backend)
-    program = load_kernel(args.kernel)
+    program = load_kernel(args.kernel, args.arch)
     arch = load_arch(args.arch or program.meta.arch or DEFAULT_ARCH)
     inputs = load_inputs(args.inputs)
     fault: EmulatorFault | None = None

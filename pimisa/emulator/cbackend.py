@@ -80,7 +80,7 @@ class CBackend:
         ffi, lib = self._mod.ffi, self._mod.lib
         recs = records
         if (recs.dtype != RECORD_DTYPE or not recs.flags.c_contiguous
-                or recs.ctypes.data % RECORD_DTYPE.alignment):
+                or recs.ctypes.data % ffi.alignof("pimisa_record")):
             recs = np.ascontiguousarray(records, dtype=RECORD_DTYPE).copy()
         g = machine.geometry
         arrays = (machine.mem, machine.vregs, machine.masks)
