@@ -12,6 +12,10 @@
  *   - `@bN` runs in unit N / banks_per_unit of every channel, otherwise every unit runs.
  * Work is split by unit ranges over threads: commands are independent across units, and every
  * check depends only on the command and slot, so all threads stop at the same faulting step.
+ * Each thread decodes (and checks) CHUNK_CMDS commands at a time, then runs them over one tile
+ * of TILE_LANES lanes after another. Units of 8 lanes (every preset) take single-pass vector
+ * kernels (lane_op8, GCC vector extensions); other lane counts take the scalar loops
+ * (lane_op + blend). The differential tests exercise both against the numpy twin.
  */
 #include "emu_core.h"
 
@@ -174,7 +178,7 @@ INLINE uint32_t shr_rne(uint32_t x, uint32_t y) {
     return y > 32u ? 0u : q + up;
 }
 
-/* out[i] = op(d[i], a[i], b[i], imm) for one block of n lanes. */
+/* out[i] = op(d[i], a[i], b[i], imm) for one block of n lanes (any lane count). */
 INLINE void lane_op(uint32_t op, uint32_t *restrict out, const uint32_t *restrict d,
                     const uint32_t *restrict a, const uint32_t *restrict b, uint32_t imm,
                     uint32_t n) {

@@ -139,3 +139,24 @@ def test_run_a_bundled_kernel(workdir) -> None:
         ys.append(np.load("y.npz")["Y"])
     assert np.array_equal(ys[0], ys[1]) and ys[0].shape == (1, 8)
     assert np.allclose(ys[0].view(np.float32)[0], w.T.astype(np.float64) @ x, rtol=1e-4)
+
+
+def test_progress_bar_appears_on_a_terminal_for_slow_runs() -> None:
+    import io
+
+    from rich.console import Console
+
+    from pimisa.commands.run_cmd import ProgressBar
+
+    out = io.StringIO()
+    bar = ProgressBar(after=0.0, console=Console(file=out, force_terminal=True))
+    bar(1, 4)
+    bar(4, 4)
+    bar.close()
+    assert bar.bar is not None and "running" in out.getvalue()
+    quiet = ProgressBar(after=3600.0, console=Console(file=io.StringIO(), force_terminal=True))
+    quiet(1, 4)
+    assert quiet.bar is None
+    piped = ProgressBar(after=0.0, console=Console(file=io.StringIO(), force_terminal=False))
+    piped(1, 4)
+    assert piped.bar is None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +18,10 @@ from pimisa.emulator.run import ProgressFn
 from pimisa.errors import InputError, UsageError
 from pimisa.fileio import atomic_open
 from pimisa.program import Program, load_program
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 PROGRESS_AFTER_S = 2.0  # show a progress bar once a run has taken this long
 
@@ -76,29 +80,49 @@ def load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
     return inputs
 
 
-@contextmanager
-def _progress_bar() -> Iterator[ProgressFn]:
-    """A progress callback that shows a bar on a terminal once the run is slow."""
-    start = time.perf_counter()
-    state: dict[str, object] = {}
+class ProgressBar:
+    """A progress callback that shows a bar once a run has taken `after` seconds.
 
-    def update(done: int, total: int) -> None:
-        if "bar" not in state:
-            if time.perf_counter() - start < PROGRESS_AFTER_S or not sys.stderr.isatty():
+    The bar goes to `console` (default: stderr, only when it is a terminal).
+    """
+
+    def __init__(self, after: float = PROGRESS_AFTER_S, console: Console | None = None) -> None:
+        self.after = after
+        self.console = console
+        self.start = time.perf_counter()
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        """Report `done` of `total` steps."""
+        if self.bar is None:
+            if time.perf_counter() - self.start < self.after:
                 return
             from rich.console import Console
             from rich.progress import Progress
 
-            bar = Progress(console=Console(stderr=True), transient=True)
-            bar.start()
-            state["bar"], state["task"] = bar, bar.add_task("running", total=total)
-        state["bar"].update(state["task"], completed=done)  # type: ignore[attr-defined]
+            console = self.console or Console(stderr=True)
+            if not console.is_terminal:
+                return
+            self.bar = Progress(*Progress.get_default_columns(), console=console,
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("running", total=total)
+        self.bar.update(self.task, completed=done)  # type: ignore[arg-type]
 
+    def close(self) -> None:
+        """Remove the bar, if shown."""
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@contextmanager
+def _progress_bar() -> Iterator[ProgressFn]:
+    bar = ProgressBar()
     try:
-        yield update
+        yield bar
     finally:
-        if "bar" in state:
-            state["bar"].stop()  # type: ignore[attr-defined]
+        bar.close()
 
 
 def run(args: argparse.Namespace) -> int:
