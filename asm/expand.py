@@ -240,6 +240,12 @@ def decode_source(data: bytes, name: str) -> tuple[str, list[Diagnostic], set[in
     return "\n".join(lines), diags, bad
 
 
+# Symbols every source sees, set from the target geometry (and reset by `.arch`), so a kernel
+# can compute word addresses without hard-coding one architecture's row width.
+ARCH_SYMBOLS = {"COLS": "cols", "LANES": "lanes", "VREGS": "vector_registers",
+                "MREGS": "mask_registers", "BANKS": "banks"}
+
+
 class Assembler:
     """One assembly run: global state shared by all files and expansions."""
 
@@ -659,9 +665,12 @@ class Assembler:
         self._set_hints()
 
     def _set_hints(self) -> None:
+        """Register-name hints and the target's geometry symbols (ARCH_SYMBOLS)."""
         g = self.arch.geometry
         self.globals.hints = ([f"v{i}" for i in range(g.vector_registers)]
                               + [f"m{i}" for i in range(g.mask_registers)])
+        for name, attr in ARCH_SYMBOLS.items():
+            self.globals.vars[name] = getattr(g, attr)
 
 
 class _Stop(Exception):

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from pimisa.asm import assemble_source
-from pimisa.asm.parse import lark_parse
 
 from pimisa.arch import load_arch
+from pimisa.asm import assemble_source
+from pimisa.asm.parse import lark_parse
 from pimisa.encoding import check_records
 from pimisa.program import load_program
 

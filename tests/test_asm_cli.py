@@ -9,10 +9,10 @@ import sys
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pimisa.asm import assemble_file
-from pimisa.kernels import bundled, resolve
 
+from pimisa.asm import assemble_file
 from pimisa.cli import main
+from pimisa.kernels import bundled, resolve
 from pimisa.program import Program, load_program
 
 SOURCE = """.kernel tiny

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from pimisa.asm import assemble, assemble_path, assemble_source
 from pimisa.asm.diagnostics import MAX_ERRORS, Diagnostic, Loc, render, suggest
-
 from pimisa.errors import SourceError
 
 KERNELS = Path(__file__).parent.parent / "kernels"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pimisa.asm import assemble_file
-from pimisa.kernels import resolve
 
 from pimisa.arch import load_arch
+from pimisa.asm import assemble_file
 from pimisa.emulator.launch import launch
+from pimisa.kernels import resolve
 
 
 @pytest.mark.parametrize("backend", ["numpy", "c"])

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from pimisa.asm.diagnostics import AsmError
 from pimisa.asm.expand import Ctx, Scope
 from pimisa.asm.parse import fast_parse_line

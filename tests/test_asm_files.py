@@ -25,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
 from pimisa.asm import assemble_path
 
 HERE = Path(__file__).parent / "asm"

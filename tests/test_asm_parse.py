@@ -7,6 +7,7 @@ from pathlib import Path
 import lark
 from hypothesis import given
 from hypothesis import strategies as st
+
 from pimisa.asm.nodes import Instr, SourceFile
 from pimisa.asm.parse import fast_parse_line, lark_parse, parse_lines
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pimisa.asm import assemble_source
-from pimisa.asm.disasm import disassemble_program, quote
 
 from pimisa.arch import load_arch
+from pimisa.asm import assemble_source
+from pimisa.asm.disasm import disassemble_program, quote
 from pimisa.encoding import disassemble_one
 from pimisa.errors import InputError
 from pimisa.isa import TABLE

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from pimisa.asm import assemble, assemble_file, assemble_source
 from pimisa.asm.emit import MAX_COMMANDS
-
 from pimisa.errors import SourceError
 from pimisa.program import Region
 
@@ -425,3 +425,11 @@ def test_loop_nesting_limit():
     result = assemble(".rept 1\n" * 2000 + "nop\n" + ".endr\n" * 2000)
     assert result.rendered.count("error:") == 1
     assert "33:1: error: loops nested more than 32 deep" in result.rendered
+
+
+def test_geometry_symbols_follow_the_target():
+    src = "li v0, COLS\nli v1, LANES * VREGS + MREGS\nli v2, BANKS\n"
+    hbm3 = assemble_source(src, arch="hbm3").records["imm"].tolist()
+    lp = assemble_source(".arch lpddr5x\n" + src).records["imm"].tolist()
+    assert hbm3 == [32, 8 * 16 + 4, 16]
+    assert lp == [64, 8 * 16 + 4, 16]
