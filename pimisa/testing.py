@@ -183,3 +183,96 @@ def timing_streams(
             rec["bank"] = draw(st.integers(0, geometry.banks - 1))
         out.append(rec)
     return np.array(out, dtype=RECORD_DTYPE)
+
+
+# ---- adversarial float32 tensors for quantization kernels (pimisa fuzz) ----
+
+F32_MAX_BITS = 0x7F7FFFFF
+F32_SIGN = 0x80000000
+# Sizes that straddle a block (16) and an hp16 tile (16 rows x 16 x lanes columns).
+EDGE_ROWS = (1, 15, 16, 17, 31, 32, 33, 48)
+EDGE_COLS = (1, 15, 16, 17, 127, 128, 129, 255, 256, 257)
+TENSOR_BASES = ("zeros", "mixed", "normal", "wide", "ties", "near_pow2", "subnormal", "huge",
+                "sparse")
+
+
+def _signed(magnitude: st.SearchStrategy[int]) -> st.SearchStrategy[int]:
+    """float32 bit patterns of `magnitude` bit patterns with either sign."""
+    return st.builds(lambda m, s: (m & 0x7FFFFFFF) | (F32_SIGN if s else 0), magnitude,
+                     st.booleans())
+
+
+def _fields(exponents: st.SearchStrategy[int]) -> st.SearchStrategy[int]:
+    """Magnitude bits with the given exponent fields and any fraction."""
+    return st.builds(lambda e, f: (e << 23) | f, exponents, st.integers(0, (1 << 23) - 1))
+
+
+def _tie(odd: int, k: int) -> int:
+    return int(np.ldexp(np.float32(2 * odd + 1), k).astype(np.float32).view(np.uint32))
+
+
+def float32_bits(nan: bool = True) -> st.SearchStrategy[int]:
+    """Bit patterns of adversarial float32 elements (uint32 ints; shrink toward +0).
+
+    Zeros, moderate normals, any exponent, exact ties (odd multiples of powers of two), powers
+    of two and a few ulps around them, subnormals, huge values up to float32 max and, when
+    `nan`, NaN (several payloads) and +-Inf.
+    """
+    kinds = [
+        st.sampled_from([0, F32_SIGN]),
+        _signed(_fields(st.integers(110, 140))),
+        _signed(_fields(st.integers(1, 254))),
+        _signed(st.builds(_tie, st.integers(0, 127), st.integers(-140, 100))),
+        _signed(st.builds(lambda e, u: (e << 23) + u, st.integers(1, 254), st.integers(-4, 4))),
+        _signed(st.integers(1, (1 << 23) + 8)),
+        _signed(st.one_of(_fields(st.integers(250, 254)), st.just(F32_MAX_BITS))),
+    ]
+    if nan:
+        kinds.append(st.sampled_from([0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00000,
+                                      0x7F800001, 0x7FFFFFFF]))
+    return st.one_of(*kinds)
+
+
+def _base_tensor(kind: str, seed: int, shape: tuple[int, int], transpose: bool) -> np.ndarray:
+    """A seeded float32 tensor: zeros, or runs of one kind (or all mixed) from formats.samples."""
+    from pimisa.formats.samples import KINDS, adversarial
+
+    if kind == "zeros":
+        return np.zeros(shape, np.float32)
+    rng = np.random.default_rng(seed)
+    drawn = shape[::-1] if transpose else shape
+    x = adversarial(rng, drawn, KINDS if kind == "mixed" else (kind,))
+    return np.ascontiguousarray(x.T if transpose else x)
+
+
+@st.composite
+def tensor_shapes(draw: st.DrawFn, max_rows: int = 80,
+                  max_cols: int = 300) -> tuple[int, int]:
+    """2-D shapes biased toward sizes around blocks of 16 and tiles of 128 columns."""
+    rows = draw(st.one_of(st.sampled_from([r for r in EDGE_ROWS if r <= max_rows]),
+                          st.integers(1, max_rows)))
+    cols = draw(st.one_of(st.sampled_from([c for c in EDGE_COLS if c <= max_cols]),
+                          st.integers(1, max_cols)))
+    return rows, cols
+
+
+@st.composite
+def adversarial_tensors(draw: st.DrawFn, max_rows: int = 80, max_cols: int = 300,
+                        nan: bool = True, max_overlay: int = 24) -> np.ndarray:
+    """2-D float32 tensors that stress MX quantizers, built to shrink well.
+
+    A base tensor (zeros, or seeded runs of 16 of one kind of pimisa.formats.samples or all of
+    them mixed, along rows or along columns) gets up to `max_overlay` single elements drawn by
+    hypothesis from `float32_bits` (NaN/Inf sprinkles when `nan`). Failures shrink toward a
+    small all-zero tensor holding the few elements that matter.
+    """
+    shape = draw(tensor_shapes(max_rows, max_cols))
+    kind = draw(st.sampled_from(TENSOR_BASES))
+    seed = draw(st.integers(0, (1 << 32) - 1)) if kind != "zeros" else 0
+    x = _base_tensor(kind, seed, shape, draw(st.booleans()))
+    bits = x.view(np.uint32)
+    cells = st.tuples(st.integers(0, shape[0] - 1), st.integers(0, shape[1] - 1),
+                      float32_bits(nan))
+    for r, c, value in draw(st.lists(cells, max_size=max_overlay)):
+        bits[r, c] = value
+    return x

@@ -1,0 +1,188 @@
+"""Just-in-time quantization on the emulator: the whole `pimisa quantize` flow as a library.
+
+    result = quantize(x, "mx6", "row")            # kernel mx6_row on hbm3, auto backend
+    result.dequantized, result.codes               # decoded from the kernel's own output
+
+Steps: assemble the bundled kernel `mx{9,6,4}_{row,col}` for the architecture, lay the float32
+tensor out in its hp16 input region, run every tile on the emulator, gather the packed blocks of
+its mx_packed output region (pimisa.mxlayout), decode them with the golden decoder, and time the
+launch with the DRAM scheduler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pimisa.arch import DEFAULT_ARCH, Arch, load_arch
+from pimisa.dram import TimingSummary, time_launch
+from pimisa.emulator import Backend, RunStats, run
+from pimisa.emulator.launch import prepare
+from pimisa.errors import InputError, UsageError
+from pimisa.formats import DIRECTIONS, SharedMicroCodes, decode, encode
+from pimisa.mxlayout import (
+    NAN_BLOCK,
+    PACKED_FORMATS,
+    packed_region,
+    read_codes,
+    region_format,
+    tile_grid,
+)
+from pimisa.mxpack import BLOCK
+from pimisa.program import Program
+
+FORMATS = tuple(PACKED_FORMATS)
+
+
+@dataclass
+class QuantizeResult:
+    """What one quantization launch produced and cost."""
+
+    fmt: str
+    direction: str
+    shape: tuple[int, int]
+    codes: SharedMicroCodes  # decoded from the kernel's packed output
+    dequantized: np.ndarray  # decode(codes), float32 of `shape`
+    tiles: int
+    stats: RunStats
+    timing: TimingSummary
+    arch: Arch
+    lp_bytes: int  # packed words the kernel wrote x 4
+    golden: SharedMicroCodes | None = None
+
+    @property
+    def hp_bytes(self) -> int:
+        """Bytes of the float32 tensor."""
+        return self.shape[0] * self.shape[1] * 4
+
+    @property
+    def bits_per_element(self) -> float:
+        """LP footprint per tensor element, in bits."""
+        return self.lp_bytes * 8 / (self.shape[0] * self.shape[1])
+
+    def mismatched_blocks(self) -> int:
+        """Blocks whose kernel output differs from the golden model (needs `golden`)."""
+        if self.golden is None:
+            raise ValueError("no golden codes: quantize(..., golden=True)")
+        return int(block_mismatches(self.golden, self.codes).sum())
+
+
+def check_choice(fmt: str, direction: str) -> None:
+    """UsageError unless fmt is mx9/mx6/mx4 and direction row/col."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if direction not in DIRECTIONS:
+        raise UsageError(f"--direction {direction!r}: expected row or col")
+
+
+def kernel_name(fmt: str, direction: str) -> str:
+    """The bundled kernel quantizing to `fmt` along `direction`, e.g. mx6_row."""
+    check_choice(fmt, direction)
+    return f"{fmt}_{direction}"
+
+
+def load_quant_kernel(spec: str, arch: Arch) -> Program:
+    """Assemble a kernel source (path or bundled name) for `arch`."""
+    from pimisa.asm import assemble_file
+    from pimisa.kernels import resolve
+
+    return assemble_file(resolve(spec), arch)
+
+
+def as_tensor(x: np.ndarray, where: str = "input", reject_nan: bool = False) -> np.ndarray:
+    """The 2-D float32 tensor to quantize; InputError naming `where` if unusable."""
+    if not isinstance(x, np.ndarray):
+        raise InputError(f"{where}: expected an array, got {type(x).__name__}")
+    if x.ndim != 2:
+        raise InputError(f"{where}: expected a 2-D array, got shape {x.shape}")
+    if 0 in x.shape:
+        raise InputError(f"{where}: the array is empty (shape {x.shape})")
+    if x.dtype.kind not in "fiub":
+        raise InputError(f"{where}: dtype {x.dtype} is not convertible to float32")
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.ascontiguousarray(x, dtype=np.float32)
+    if reject_nan and np.isnan(out).any():
+        r, c = np.argwhere(np.isnan(out))[0]
+        raise InputError(f"{where}: NaN at [{r}, {c}] (--reject-nan)")
+    return out
+
+
+def run_kernel(program: Program, arch: Arch, x: np.ndarray, fmt: str, direction: str,
+               backend: Backend | str | None = None) -> tuple[SharedMicroCodes, RunStats, int]:
+    """Run a quantization kernel over tensor `x`: (its decoded codes, run stats, tiles).
+
+    The kernel needs one hp16 input region and one mx_packed output region declaring
+    fmt=`fmt`, dir=`direction`.
+    """
+    region = packed_region(program.meta)
+    declared, declared_dir = region_format(region)
+    if (declared.name, declared_dir) != (fmt, direction):
+        raise InputError(f"kernel {program.meta.name or '(unnamed)'!r} writes "
+                         f"{declared.name} {declared_dir} blocks, not {fmt} {direction}")
+    inputs = [r for r in program.meta.regions if r.kind == "input"]
+    if len(inputs) != 1 or inputs[0].layout != "hp16":
+        raise InputError(f"kernel {program.meta.name or '(unnamed)'!r} must have exactly one "
+                         "input region, of layout hp16")
+    machine, _ = prepare(program, arch.geometry, {inputs[0].name: x})
+    stats = run(program, machine, backend)
+    codes = read_codes(machine.region_words(region), declared, direction, x.shape)
+    tr, tc = tile_grid(x.shape, arch.geometry.lanes)
+    return codes, stats, tr * tc
+
+
+def quantize(x: np.ndarray, fmt: str, direction: str, arch: Arch | str = DEFAULT_ARCH,
+             backend: Backend | str | None = None, golden: bool = False,
+             program: Program | None = None) -> QuantizeResult:
+    """Quantize a 2-D float32 tensor with the bundled kernel (or `program`) on the emulator.
+
+    `golden` also encodes `x` with the golden model (QuantizeResult.golden) for comparison.
+    """
+    check_choice(fmt, direction)
+    arch = arch if isinstance(arch, Arch) else load_arch(arch)
+    x = as_tensor(x)
+    if program is None:
+        program = load_quant_kernel(kernel_name(fmt, direction), arch)
+    codes, stats, tiles = run_kernel(program, arch, x, fmt, direction, backend)
+    timing = time_launch(program, arch, stats.slots)
+    wpb = PACKED_FORMATS[fmt].words_per_block
+    lp_bytes = tiles * 16 * arch.geometry.lanes * wpb * 4
+    ref = encode(x, fmt, direction) if golden else None
+    return QuantizeResult(fmt, direction, x.shape, codes, decode(codes), tiles, stats, timing,
+                          arch, lp_bytes, ref)
+
+
+def _zero_sign_free(enc: SharedMicroCodes) -> np.ndarray:
+    """Element codes with the sign of zero magnitudes cleared."""
+    m = enc.fmt.mag_bits
+    codes = np.asarray(enc.codes)
+    return np.where(codes & ((1 << m) - 1) == 0, 0, codes)
+
+
+def _per_block(a: np.ndarray, direction: str, size: int) -> np.ndarray:
+    """any() over each block's `size` entries along the block axis."""
+    if direction == "row":
+        return a.reshape(a.shape[0], -1, size).any(axis=2)
+    return a.reshape(-1, size, a.shape[1]).any(axis=1)
+
+
+def block_mismatches(expected: SharedMicroCodes, got: SharedMicroCodes) -> np.ndarray:
+    """Boolean per block (the shape of shared_exp): does `got` differ from `expected`?
+
+    Values compare bit for bit (NaN == NaN, +0 == -0); finite blocks also compare E,
+    micro-exponents and codes (zero sign free); NaN/Inf blocks only their E = 255.
+    """
+    d = expected.direction
+    e_exp = np.asarray(expected.shared_exp)
+    e_got = np.asarray(got.shared_exp)
+    bad = e_exp != e_got
+    finite = e_exp != NAN_BLOCK
+    codes = _per_block(_zero_sign_free(expected) != _zero_sign_free(got), d, BLOCK)
+    micro = _per_block(np.asarray(expected.micro_exp) != np.asarray(got.micro_exp), d, BLOCK // 2)
+    bad |= finite & (codes | micro)
+    want, have = decode(expected), decode(got)
+    differ = (want.view(np.uint32) != have.view(np.uint32)) & ~(np.isnan(want) & np.isnan(have))
+    differ &= ~((want == 0) & (have == 0))
+    padded = np.zeros(np.asarray(expected.codes).shape, bool)
+    padded[:differ.shape[0], :differ.shape[1]] = differ
+    return bad | _per_block(padded, d, BLOCK)
