@@ -18,6 +18,7 @@ from pimisa.isa import ALL_BANKS, FIELD_BITS, PRED_MASK_BITS
 
 DEFAULT_ARCH = "hbm3"
 LANE_BITS = 32
+MAX_LANES = 16
 
 
 @dataclass(frozen=True)
@@ -167,8 +168,9 @@ def _check_geometry(g: Geometry, errors: list[str], where: str) -> None:
             bad(f"{name} must be at least 1")
     if g.lanes * LANE_BITS != g.word_bits:
         bad(f"word_bits ({g.word_bits}) must equal lanes x {LANE_BITS} ({g.lanes * LANE_BITS})")
-    if g.lanes > 32:
-        bad(f"lanes must be at most 32 (a lane mask is one 32-bit word), got {g.lanes}")
+    if g.lanes > MAX_LANES:
+        bad(f"lanes must be at most {MAX_LANES} (a lane-mask immediate is a signed 32-bit "
+            f"field), got {g.lanes}")
     if g.word_bits % 8 or (g.word_bits and (g.row_bytes * 8) % g.word_bits):
         bad(f"row_bytes ({g.row_bytes}) must hold a whole number of {g.word_bits}-bit words")
     elif g.word_bits and g.cols > (1 << FIELD_BITS["col"]):

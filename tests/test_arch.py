@@ -60,6 +60,7 @@ def test_every_bad_field_is_reported():
 
 @pytest.mark.parametrize("section,key,value,message", [
     ("geometry", "word_bits", 128, "word_bits (128) must equal lanes x 32"),
+    ("geometry", "lanes", 32, "lanes must be at most 16"),
     ("geometry", "banks", 15, "multiple of bank_groups"),
     ("geometry", "row_bytes", 1000, "whole number"),
     ("geometry", "mask_registers", 0, "mask_registers must be in"),

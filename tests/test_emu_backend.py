@@ -67,3 +67,10 @@ def test_missing_compiler_is_a_clear_install_error(monkeypatch) -> None:
     monkeypatch.setenv("CC", "no-such-compiler-xyz")
     with pytest.raises(SystemExit, match="no C compiler found .*'no-such-compiler-xyz'"):
         module._require_compiler()
+
+
+def test_pimisa_backend_attribute(monkeypatch):
+    import pimisa
+
+    monkeypatch.setenv("PIMISA_BACKEND", "numpy")
+    assert pimisa.backend == "numpy"
