@@ -23,7 +23,6 @@ from hypothesis import seed as hypothesis_seed
 from pimisa.arch import Arch, Geometry
 from pimisa.emulator import Backend, run
 from pimisa.emulator.launch import prepare
-from pimisa.errors import InputError
 from pimisa.formats import SharedMicroCodes, decode, encode
 from pimisa.isa import ALL_BANKS, BY_MNEMONIC
 from pimisa.mxlayout import (
@@ -32,12 +31,11 @@ from pimisa.mxlayout import (
     codes_to_blocks,
     gather_blocks,
     packed_region,
-    region_format,
     tile_grid,
 )
-from pimisa.mxpack import BLOCK
+from pimisa.mxpack import BLOCK, PACKED_FORMATS
 from pimisa.program import Program, Region
-from pimisa.quantize import block_mismatches
+from pimisa.quantize import block_mismatches, kernel_regions
 from pimisa.testing import adversarial_tensors
 
 FUZZ_CHANNELS = 1  # fuzz on one channel of the preset: same units, lanes and columns, less state
@@ -155,8 +153,11 @@ def describe_mismatch(program: Program, geometry: Geometry, x: np.ndarray,
     word = b * len(want_words) + wrong
     store = last_store(program, region, word, unit, slot, geometry)
     i, j = block
-    span = (f"row {i}, columns {16 * j}..{16 * j + 15}" if d == "row"
-            else f"column {j}, rows {16 * i}..{16 * i + 15}")
+    first, real = (16 * j, x.shape[1]) if d == "row" else (16 * i, x.shape[0])
+    span = (f"row {i}, columns {first}..{first + 15}" if d == "row"
+            else f"column {j}, rows {first}..{first + 15}")
+    if first + 16 > real:
+        span += f"; {max(real, first)}..{first + 15} are zero padding"
     return Mismatch(
         expected.fmt.name, d, x.shape, block, span, _block_values(x, d, block),
         _block_values(decode(expected), d, block), _block_values(decode(got), d, block),
@@ -171,15 +172,9 @@ def describe_mismatch(program: Program, geometry: Geometry, x: np.ndarray,
 def check_launch(program: Program, arch: Arch, x: np.ndarray, fmt: str, direction: str,
                  backend: Backend | str | None = None) -> Mismatch | None:
     """Run the kernel over `x` and compare with the golden model: the first Mismatch or None."""
-    region = packed_region(program.meta)
-    declared, declared_dir = region_format(region)
-    if (declared.name, declared_dir) != (fmt, direction):
-        raise InputError(f"kernel {program.meta.name or '(unnamed)'!r} writes "
-                         f"{declared.name} {declared_dir} blocks, not {fmt} {direction}")
-    inputs = [r.name for r in program.meta.regions if r.kind == "input"]
-    if len(inputs) != 1:
-        raise InputError(f"kernel {program.meta.name!r} must have exactly one input region")
-    machine, _ = prepare(program, arch.geometry, {inputs[0]: x})
+    source, region = kernel_regions(program, fmt, direction)
+    declared = PACKED_FORMATS[fmt]
+    machine, _ = prepare(program, arch.geometry, {source.name: x})
     run(program, machine, backend)
     blocks = gather_blocks(machine.region_words(region), declared, x.shape)
     got = blocks_to_codes(blocks, declared, direction, x.shape)
@@ -215,6 +210,7 @@ def fuzz_kernel(program: Program, fmt: str, direction: str, arch: Arch,
 
     Emulator faults and other PimisaErrors propagate (after shrinking).
     """
+    kernel_regions(program, fmt, direction)
     count = 0
 
     @settings(max_examples=max_examples, deadline=None, database=None, print_blob=False,

@@ -30,7 +30,7 @@ from pimisa.mxlayout import (
     tile_grid,
 )
 from pimisa.mxpack import BLOCK
-from pimisa.program import Program
+from pimisa.program import Program, Region
 
 FORMATS = tuple(PACKED_FORMATS)
 
@@ -108,13 +108,9 @@ def as_tensor(x: np.ndarray, where: str = "input", reject_nan: bool = False) -> 
     return out
 
 
-def run_kernel(program: Program, arch: Arch, x: np.ndarray, fmt: str, direction: str,
-               backend: Backend | str | None = None) -> tuple[SharedMicroCodes, RunStats, int]:
-    """Run a quantization kernel over tensor `x`: (its decoded codes, run stats, tiles).
-
-    The kernel needs one hp16 input region and one mx_packed output region declaring
-    fmt=`fmt`, dir=`direction`.
-    """
+def kernel_regions(program: Program, fmt: str, direction: str) -> tuple[Region, Region]:
+    """The (hp16 input, mx_packed output) regions of a kernel that quantizes to `fmt` along
+    `direction`; InputError when the kernel declares anything else."""
     region = packed_region(program.meta)
     declared, declared_dir = region_format(region)
     if (declared.name, declared_dir) != (fmt, direction):
@@ -124,7 +120,19 @@ def run_kernel(program: Program, arch: Arch, x: np.ndarray, fmt: str, direction:
     if len(inputs) != 1 or inputs[0].layout != "hp16":
         raise InputError(f"kernel {program.meta.name or '(unnamed)'!r} must have exactly one "
                          "input region, of layout hp16")
-    machine, _ = prepare(program, arch.geometry, {inputs[0].name: x})
+    return inputs[0], region
+
+
+def run_kernel(program: Program, arch: Arch, x: np.ndarray, fmt: str, direction: str,
+               backend: Backend | str | None = None) -> tuple[SharedMicroCodes, RunStats, int]:
+    """Run a quantization kernel over tensor `x`: (its decoded codes, run stats, tiles).
+
+    The kernel needs one hp16 input region and one mx_packed output region declaring
+    fmt=`fmt`, dir=`direction`.
+    """
+    source, region = kernel_regions(program, fmt, direction)
+    declared = PACKED_FORMATS[fmt]
+    machine, _ = prepare(program, arch.geometry, {source.name: x})
     stats = run(program, machine, backend)
     codes = read_codes(machine.region_words(region), declared, direction, x.shape)
     tr, tc = tile_grid(x.shape, arch.geometry.lanes)

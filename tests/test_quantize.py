@@ -145,3 +145,17 @@ def test_cli_not_npy_and_usage_errors(workdir, capsys) -> None:
             code = main(["quantize", "--format", "mx6", "--direction", "row", *argv])
             raise SystemExit(code)
         assert exc.value.code == 2
+
+
+def test_pimisa_run_reads_mx_packed_output_as_raw_words(workdir) -> None:
+    from pimisa.mxlayout import codes_to_blocks
+
+    x = adversarial(np.random.default_rng(9), (16, 128))
+    np.save("w.npy", x)
+    assert main(["run", "mx6_row", "--in", "W=w.npy", "--out", "o.npz"]) == 0
+    with np.load("o.npz") as out:
+        words = out["Q"]
+    lanes = load_arch("hbm3").geometry.lanes
+    tile0 = words[0].reshape(-1, lanes)[:48]  # 16 blocks x 3 words, per lane
+    want = codes_to_blocks(encode(x, "mx6", "row"), lanes)[0, 0]  # (16, lanes, 3)
+    assert np.array_equal(tile0, want.transpose(0, 2, 1).reshape(48, lanes))
