@@ -20,6 +20,7 @@ Bundled: "hp16" (float32 weights, 16 x 16 sub-tiles per lane) and "raw" (uint32 
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 
@@ -88,8 +89,15 @@ def register_layout(name: str) -> Callable[[type[Layout]], type[Layout]]:
     return add
 
 
+# Modules that register further bundled layouts; imported on the first lookup (they import
+# this module, so they cannot be imported at its top).
+BUNDLED_LAYOUT_MODULES = ("pimisa.mxlayout",)
+
+
 def get_layout(name: str) -> Layout:
     """The layout called `name`; InputError listing the known ones otherwise."""
+    for module in BUNDLED_LAYOUT_MODULES:
+        importlib.import_module(module)
     try:
         return LAYOUTS[name]
     except KeyError:

@@ -6,7 +6,7 @@ import argparse
 import time
 
 from pimisa.arch import DEFAULT_ARCH, load_arch
-from pimisa.errors import InputError, UsageError
+from pimisa.errors import UsageError
 from pimisa.formats import DIRECTIONS
 from pimisa.quantize import FORMATS, load_quant_kernel
 
@@ -38,10 +38,8 @@ def run(args: argparse.Namespace) -> int:
     """Fuzz; 0 when every example matched, 1 with the shrunk mismatch otherwise."""
     if args.max_examples < 1:
         raise UsageError(f"--max-examples must be at least 1, got {args.max_examples}")
-    try:
-        from pimisa.fuzzing import fuzz_arch, fuzz_kernel
-    except ImportError as exc:
-        raise InputError(f"pimisa fuzz needs hypothesis ({exc}); pip install hypothesis") from None
+    from pimisa.fuzzing import fuzz_arch, fuzz_kernel
+
     arch = fuzz_arch(load_arch(args.arch))
     program = load_quant_kernel(args.kernel, arch)
     start = time.perf_counter()

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 
-import pimisa.mxlayout  # noqa: F401  (registers the mx_packed layout for every command)
 from pimisa.arch import DEFAULT_ARCH
 from pimisa.errors import InputError, UsageError
 from pimisa.fileio import atomic_open
