@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "pimisa.commands.asm_cmd",
     "pimisa.commands.run_cmd",
     "pimisa.commands.time_cmd",
+    "pimisa.commands.jitq_cmd",
     "pimisa.commands.quantize_cmd",
     "pimisa.commands.fuzz_cmd",
 ]

@@ -9,17 +9,18 @@ import pytest
 from pimisa.errors import UsageError
 from pimisa.jitq.capacity import Setup
 from pimisa.jitq.figures import plot_slack
-from pimisa.jitq.gpu import load_gpus
+from pimisa.jitq.gpu import load_gpus, pass_time
 from pimisa.jitq.report import (
     Options,
     capacity_table,
     claims,
+    min_batch,
     slack_table,
     sweep,
     throughput_table,
     to_json,
 )
-from pimisa.jitq.workloads import Model, load_models
+from pimisa.jitq.workloads import Model, block_gemms, load_models
 
 
 class ScaledPim:
@@ -60,7 +61,7 @@ def test_sweep_rows(rows):
 def test_tables_and_json(rows):
     text = slack_table(rows)
     assert text.splitlines()[0].split() == ["model", "gpu", "format", "pass", "dir", "gpu_us",
-                                            "pim_us", "slack_us", "slack_%"]
+                                            "pim_us", "slack_us", "slack_%", "min_batch"]
     assert len(text.splitlines()) == 1 + 2 * len(rows)
     assert "10 %" in throughput_table(rows, 0.1)
     assert "8x8" in capacity_table(rows)
@@ -114,3 +115,24 @@ def test_figure_suffix(rows, tmp_path):
     with pytest.raises(UsageError, match="must be a .png or .svg file"):
         plot_slack(rows, tmp_path / "slack.pdf")
     assert not list(tmp_path.iterdir())
+
+
+def test_min_batch_is_the_smallest_that_covers_pim():
+    slow = ScaledPim({f: {"row": 0.05, "col": 0.05} for f in ("mx9", "mx6", "mx4")})
+    models = [load_models()[n] for n in ("gpt3-125m", "gpt3-6.7b")]
+    rows = sweep(models, list(load_gpus().values()), ["mx6"], slow, Options())
+    for r in rows:
+        for p in r.slack:
+            b = min_batch(r, p.passname)
+
+            def gpu(batch, r=r, p=p):
+                gemms = block_gemms(r.model, batch * r.model.seq, r.setup.tp)
+                return pass_time(r.gpu, gemms, r.fmt, p.passname)
+
+            assert b is not None and b > 1
+            assert gpu(b) >= p.pim_s > gpu(b - 1)
+    hopeless = ScaledPim({f: {"row": 1e9, "col": 1e9} for f in ("mx9", "mx6", "mx4")})
+    (row,) = sweep(models[:1], [load_gpus()["mi300x"]], ["mx6"], hopeless, Options())
+    assert min_batch(row, "fwd") is None
+    assert min_batch(rows[0], "fwd") == to_json(rows, Options())["results"]["gpt3-125m"][
+        rows[0].gpu.name]["mx6"]["slack"]["fwd"]["row"]["min_batch"]

@@ -12,10 +12,12 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from pimisa.jitq.capacity import GB, Memory, Setup, fit_setup, memory
-from pimisa.jitq.gpu import Gpu
+from pimisa.jitq.gpu import Gpu, pass_time
 from pimisa.jitq.slack import PASSES, SlackPoint, slack_points
 from pimisa.jitq.throughput import DEFAULT_SLOWDOWN, Loss, iteration_loss
-from pimisa.jitq.workloads import Model, Weight, block_weights
+from pimisa.jitq.workloads import Model, Weight, block_gemms, block_weights
+
+MAX_BATCH = 1 << 16
 
 
 class PimModel(Protocol):
@@ -88,6 +90,28 @@ def analyse(model: Model, gpu: Gpu, fmt: str, pim: PimModel, opts: Options) -> R
                memory(model, setup, fmt), opens)
 
 
+def min_batch(row: Row, passname: str) -> int | None:
+    """The smallest micro-batch (sequences per GEMM) at which the GPU time of the block's
+    `passname` GEMMs covers the PIM time (PIM time does not depend on the batch; the
+    deployment's tp is kept and its memory is not re-checked), None beyond MAX_BATCH."""
+    point = row.slack[PASSES.index(passname)]
+
+    def covers(batch: int) -> bool:
+        gemms = block_gemms(row.model, batch * row.model.seq, row.setup.tp)
+        return pass_time(row.gpu, gemms, row.fmt, passname) >= point.pim_s
+
+    hi = 1
+    while not covers(hi):
+        hi *= 2
+        if hi > MAX_BATCH:
+            return None
+    lo = hi // 2  # covers(lo) is False unless hi == 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if covers(mid) else (mid, hi)
+    return hi
+
+
 def sweep(models: list[Model], gpus: list[Gpu], fmts: list[str], pim: PimModel,
           opts: Options) -> list[Row]:
     """Every (model, GPU, format) row, models outermost."""
@@ -103,10 +127,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def slack_table(rows: list[Row]) -> str:
     """Per block: GPU time, PIM time and slack of each pass."""
     body = [[r.model.name, r.gpu.name, r.fmt, p.passname, p.direction, f"{p.gpu_s * 1e6:.1f}",
-             f"{p.pim_s * 1e6:.1f}", f"{p.slack_s * 1e6:.1f}", f"{100 * p.slack_fraction:.1f}"]
+             f"{p.pim_s * 1e6:.1f}", f"{p.slack_s * 1e6:.1f}", f"{100 * p.slack_fraction:.1f}",
+             str(min_batch(r, p.passname) or "-")]
             for r in rows for p in r.slack]
     return _table(["model", "gpu", "format", "pass", "dir", "gpu_us", "pim_us", "slack_us",
-                   "slack_%"], body)
+                   "slack_%", "min_batch"], body)
 
 
 def throughput_table(rows: list[Row], slowdown: float) -> str:
@@ -138,7 +163,8 @@ def to_json(rows: list[Row], opts: Options) -> dict[str, object]:
     }
     results: dict[str, dict[str, dict[str, object]]] = doc["results"]  # type: ignore[assignment]
     for r in rows:
-        slack = {p.passname: {p.direction: p.to_json()} for p in r.slack}
+        slack = {p.passname: {p.direction: {**p.to_json(), "min_batch": min_batch(r, p.passname)}}
+                 for p in r.slack}
         results.setdefault(r.model.name, {}).setdefault(r.gpu.name, {})[r.fmt] = {
             "setup": {"tp": r.setup.tp, "pp": r.setup.pp, "fits": r.fits},
             "slack": slack,

@@ -1,0 +1,147 @@
+"""PIM quantization time: the DRAM scheduler's time of the real MX kernel launch, cached.
+
+To quantize a weight matrix, the host launches the kernel `mx{9,6,4}_{row,col}` over the
+matrix's hp16 tiles spread over every PIM unit of every bank, channel and stack of the GPU's
+memory: slots = ceil(tiles / units) (`pimisa.layout.slots_needed`), and `pimisa.dram.time_launch`
+schedules the launch's command stream on the GPU's DRAM preset with the GPU's stack count.
+
+Scheduling a launch is the slow part, so its result is cached in memory and on disk, keyed by
+the kernel's command records, the architecture (geometry and timing) and the slot count: a
+changed kernel or preset never reuses a stale time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pimisa.arch import Arch
+from pimisa.asm import assemble_file
+from pimisa.dram import time_launch
+from pimisa.errors import InputError
+from pimisa.fileio import atomic_write_bytes
+from pimisa.isa import RECORD_DTYPE
+from pimisa.jitq.gpu import Gpu
+from pimisa.jitq.workloads import Weight
+from pimisa.kernels import resolve
+from pimisa.layout import slots_needed
+from pimisa.program import Program
+
+CACHE_VERSION = 1
+INPUT_LAYOUT = "hp16"
+
+
+def default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/pimisa/jitq, or ~/.cache/pimisa/jitq."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "pimisa" / "jitq"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What the analysis keeps of one scheduled launch (counts per channel)."""
+
+    ns: float
+    cycles: int
+    slots: int
+    acts: int
+    row_hits: int
+    row_misses: int
+    refreshes: int
+
+
+def kernel_name(fmt: str, direction: str) -> str:
+    """The bundled kernel that quantizes to `fmt` in `direction`, e.g. mx6_row."""
+    return f"{fmt}_{direction}"
+
+
+def input_region(program: Program) -> str:
+    """The name of the kernel's hp16 input region (the weights it quantizes)."""
+    for region in program.meta.regions:
+        if region.kind == "input" and region.layout == INPUT_LAYOUT:
+            return region.name
+    raise InputError(f"kernel {program.meta.name!r} has no {INPUT_LAYOUT} input region")
+
+
+class PimTimer:
+    """The scheduler-backed PIM model of the JIT-Q analysis (see `report.PimModel`)."""
+
+    def __init__(self, cache_dir: Path | None = None, use_disk: bool = True) -> None:
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.use_disk = use_disk
+        self._programs: dict[tuple[str, str], Program] = {}
+        self._arches: dict[str, Arch] = {}
+        self._launches: dict[str, Launch] = {}
+        self.scheduled = 0  # launches scheduled (cache misses), for the benchmark
+
+    def program(self, kernel: str, arch: Arch) -> Program:
+        """The assembled kernel for `arch` (assembled once per process)."""
+        key = (kernel, arch.name)
+        if key not in self._programs:
+            self._programs[key] = assemble_file(resolve(kernel), arch)
+        return self._programs[key]
+
+    def _arch(self, gpu: Gpu) -> Arch:
+        if gpu.name not in self._arches:
+            self._arches[gpu.name] = gpu.arch()
+        return self._arches[gpu.name]
+
+    def launch(self, gpu: Gpu, weight: Weight, fmt: str, direction: str) -> Launch:
+        """The timed launch that quantizes `weight` on all of `gpu`'s PIM units."""
+        arch = self._arch(gpu)
+        kernel = kernel_name(fmt, direction)
+        program = self.program(kernel, arch)
+        slots = slots_needed(program.meta, arch.geometry, {input_region(program): weight.shape})
+        key = _key(kernel, program, arch, slots)
+        hit = self._launches.get(key) or self._load(key)
+        if hit is None:
+            summary = time_launch(program, arch, slots)
+            hit = Launch(summary.ns, summary.cycles, slots, summary.commands["ACT"],
+                         summary.row_hits, summary.row_misses, summary.refreshes)
+            self.scheduled += 1
+            self._store(key, hit)
+        self._launches[key] = hit
+        return hit
+
+    def seconds(self, gpu: Gpu, weight: Weight, fmt: str, direction: str) -> float:
+        """Seconds to quantize `weight`."""
+        return self.launch(gpu, weight, fmt, direction).ns * 1e-9
+
+    def row_opens(self, gpu: Gpu, weight: Weight, fmt: str, direction: str) -> int:
+        """DRAM row activations per channel of that launch."""
+        return self.launch(gpu, weight, fmt, direction).acts
+
+    def _path(self, key: str) -> Path:
+        return self.cache_dir / f"{key}.json"
+
+    def _load(self, key: str) -> Launch | None:
+        if not self.use_disk:
+            return None
+        try:
+            doc = json.loads(self._path(key).read_text(encoding="utf-8"))
+            return Launch(**doc)
+        except (OSError, ValueError, TypeError):
+            return None  # absent or unreadable: schedule again and overwrite
+
+    def _store(self, key: str, launch: Launch) -> None:
+        if not self.use_disk:
+            return
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self._path(key), json.dumps(asdict(launch)).encode())
+        except (OSError, InputError):
+            self.use_disk = False  # an unwritable cache only costs speed
+
+
+def _key(kernel: str, program: Program, arch: Arch, slots: int) -> str:
+    records = np.ascontiguousarray(program.records, dtype=RECORD_DTYPE)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(memoryview(records).cast("B"))
+    h.update(json.dumps([CACHE_VERSION, kernel, program.meta.tile_rows, asdict(arch.geometry),
+                         asdict(arch.timing), slots], sort_keys=True).encode())
+    return f"{kernel}-{h.hexdigest()}"
