@@ -96,6 +96,12 @@ def test_claims_fail_when_pim_is_late():
     assert not checked["lower precision lowers slack, but slack remains"].holds
 
 
+def test_precision_claim_needs_two_formats():
+    rows = sweep([load_models()["gpt3-125m"]], [load_gpus()["mi250x"]], ["mx6"], FAST, Options())
+    (claim,) = [c for c in claims(rows) if c.text.startswith("lower precision")]
+    assert claim.holds is None and claim.verdict == "not checked"
+
+
 def test_fixed_setup_and_unfit():
     model = load_models()["gpt3-175b"]
     opts = Options(setup=Setup(tp=2, pp=1), fit=False)

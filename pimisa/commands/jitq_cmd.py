@@ -111,5 +111,5 @@ def run(args: argparse.Namespace) -> int:
     print(capacity_table(rows))
     print("\nThe paper's slack claims on these numbers:")
     for c in checked:
-        print(f"  [{'holds' if c.holds else 'FAILS'}] {c.text}: {c.evidence}")
+        print(f"  [{c.verdict}] {c.text}: {c.evidence}")
     return 0

@@ -235,7 +235,7 @@ def markdown(rows: list[Row], gpus: list[Gpu], model_175b: Model, pim: PimModel)
         "",
         "## The paper's claims, checked",
         "",
-        *(f"- **{'holds' if c.holds else 'does not hold'}**: {c.text}. {c.evidence}."
+        *(f"- **{c.verdict}**: {c.text}. {c.evidence}."
           for c in checked),
         "",
         "## Throughput loss",

@@ -69,7 +69,8 @@ def plot_slack(rows: list[Row], path: str | Path) -> None:
     fig.suptitle("JIT-Q slack: GPU time of a block minus PIM time for the next block's weights",
                  fontsize=10, x=0.4)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    with atomic_open(path, "wb") as handle:
+    # a fixed salt keeps the SVG's element ids, and so the file, the same from run to run
+    with matplotlib.rc_context({"svg.hashsalt": "pimisa-jitq"}), atomic_open(path, "wb") as handle:
         fig.savefig(handle, format=kind, dpi=110,
                     metadata={"Description": data_digest(rows), "Date": None}
                     if kind == "svg" else {"Description": data_digest(rows)})

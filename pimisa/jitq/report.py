@@ -180,8 +180,13 @@ class Claim:
     """One of the paper's qualitative claims, checked against the sweep."""
 
     text: str
-    holds: bool
+    holds: bool | None  # None: the sweep has nothing to compare (e.g. a single format)
     evidence: str
+
+    @property
+    def verdict(self) -> str:
+        """'holds', 'does not hold' or 'not checked'."""
+        return {True: "holds", False: "does not hold", None: "not checked"}[self.holds]
 
 
 def _worst(points: list[SlackPoint]) -> SlackPoint:
@@ -231,8 +236,11 @@ def _precision_claim(rows: list[Row]) -> Claim:
                 pairs += 1
                 lower += b.slack_fraction < a.slack_fraction
     remains = all(p.slack_s >= 0 for r in rows if r.fmt == "mx4" for p in r.slack)
+    if not pairs:
+        return Claim("lower precision lowers slack, but slack remains", None,
+                     "needs at least two formats of the same model and GPU")
     return Claim("lower precision lowers slack, but slack remains",
-                 pairs > 0 and lower == pairs and remains,
+                 lower == pairs and remains,
                  f"slack fraction drops from each format to the next lower one in "
                  f"{lower}/{pairs} cases; MX4 slack is {'' if remains else 'not '}"
                  "non-negative everywhere")
