@@ -12,27 +12,16 @@ from __future__ import annotations
 import argparse
 import random
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from benchutil import best_time
 
 from pimisa.arch import load_arch
 from pimisa.asm import assemble_source
 from pimisa.asm.parse import lark_parse
 from pimisa.encoding import check_records
 from pimisa.program import load_program
-
-
-def best_of(runs: int, fn: Callable[[], object]) -> float:
-    """The fastest of `runs` timings of fn(), in seconds."""
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def straight_line_source(lines: int, expr_share: float, seed: int = 1) -> str:
@@ -115,8 +104,8 @@ def main() -> None:
 
     for share in (0.0, 0.1, 1.0):
         src = straight_line_source(n_lines, share)
-        t = best_of(runs, lambda s=src: assemble_source(s))
-        t_lark = best_of(1, lambda s=src: lark_parse(s))
+        t = best_time(lambda s=src: assemble_source(s), runs)
+        t_lark = best_time(lambda s=src: lark_parse(s), 1)
         speed = n_lines / t
         print(f"  parse+assemble, {share:4.0%} expression lines: {speed:9,.0f} lines/s "
               f"(target 20,000: x{speed / 20_000:.2f}; plain Lark parse of the same text "
@@ -125,15 +114,15 @@ def main() -> None:
     src = unrolled_source(unroll_rows)
     program = assemble_source(src)
     n = len(program)
-    t = best_of(runs, lambda: assemble_source(src))
-    t_copy = best_of(runs, lambda: np.array(program.records, copy=True))
+    t = best_time(lambda: assemble_source(src), runs)
+    t_copy = best_time(lambda: np.array(program.records, copy=True), runs)
     print(f"  loop/macro expansion: {n:,} commands in {t:.3f} s = {n / t:,.0f} commands/s "
           f"(target 500,000: x{n / t / 500_000:.2f}; copying the records takes "
           f"{t_copy * 1000:.1f} ms)")
 
     src = triangular_source(unroll_rows)
     m = len(assemble_source(src))
-    t = best_of(runs, lambda: assemble_source(src))
+    t = best_time(lambda: assemble_source(src), runs)
     print(f"  non-rectangular nest (iterations grouped by inner bounds): {m:,} commands in "
           f"{t:.3f} s = {m / t:,.0f} commands/s (target 500,000: x{m / t / 500_000:.2f})")
 
@@ -146,8 +135,8 @@ def main() -> None:
             loaded = load_program(path)
             assert check_records(loaded.records, geometry) is None
 
-        t = best_of(max(runs, 3), load)
-        t_read = best_of(max(runs, 3), lambda: path.read_bytes())
+        t = best_time(load, max(runs, 3))
+        t_read = best_time(lambda: path.read_bytes(), max(runs, 3))
         print(f"  load {n:,}-command .pimb + check_records: {t * 1000:.1f} ms "
               f"(target < 100 ms: x{0.1 / t:.1f} margin; reading the file alone "
               f"{t_read * 1000:.1f} ms)")

@@ -8,23 +8,12 @@ measured in the same run. Usage: PYTHONPATH=. python benchmarks/bench_formats.py
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from functools import partial
 
 import numpy as np
+from benchutil import best_time
 
 from pimisa.formats import DIRECTIONS, FORMATS, baseline, encode, quantize_dequantize
-
-
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    """The fastest of `repeat` runs, in seconds."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

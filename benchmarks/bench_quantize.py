@@ -16,24 +16,13 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from benchutil import best_time
 
 from pimisa.formats import encode, quantize_dequantize
 from pimisa.quantize import quantize
-
-
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    """The fastest of `repeat` runs, in seconds."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

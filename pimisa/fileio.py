@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
 from pimisa.errors import InputError
 
 
@@ -41,3 +43,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write `data` to `path` atomically."""
     with atomic_open(path, "wb") as handle:
         handle.write(data)
+
+
+def load_npy(path: str | Path) -> np.ndarray:
+    """The array of a .npy file (no pickles); InputError with the cause for anything else."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: not a valid .npy file ({exc})") from None
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{path}: expected a .npy array file, got an .npz archive")
+    return array

@@ -10,7 +10,7 @@ import numpy as np
 
 from pimisa.arch import DEFAULT_ARCH
 from pimisa.errors import InputError, UsageError
-from pimisa.fileio import atomic_open
+from pimisa.fileio import atomic_open, load_npy
 from pimisa.formats import DIRECTIONS, decode
 from pimisa.quantize import FORMATS, QuantizeResult, as_tensor, quantize
 
@@ -57,15 +57,7 @@ def load_tensor(path: str) -> np.ndarray:
     """The array of a .npy file; InputError for anything else."""
     if not path.endswith(".npy"):
         raise InputError(f"{path}: expected a .npy file")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise InputError(f"{path}: not a valid .npy file ({exc})") from None
-    if not isinstance(array, np.ndarray):
-        raise InputError(f"{path}: expected a .npy array file, got an .npz archive")
-    return array
+    return load_npy(path)
 
 
 def summary(result: QuantizeResult, wall: float, emulator: float) -> str:

@@ -15,8 +15,8 @@ from pimisa.arch import DEFAULT_ARCH, load_arch
 from pimisa.emulator import EmulatorFault, TraceWriter, get_backend
 from pimisa.emulator.launch import launch
 from pimisa.emulator.run import ProgressFn
-from pimisa.errors import InputError, UsageError
-from pimisa.fileio import atomic_open
+from pimisa.errors import UsageError
+from pimisa.fileio import atomic_open, load_npy
 from pimisa.program import Program, load_program
 
 if TYPE_CHECKING:
@@ -68,15 +68,7 @@ def load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
             raise UsageError(f"--in {spec!r}: expected NAME=FILE.npy")
         if name in inputs:
             raise UsageError(f"--in: input {name!r} given twice")
-        try:
-            array = np.load(path, allow_pickle=False)
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise InputError(f"{path}: not a valid .npy file ({exc})") from None
-        if not isinstance(array, np.ndarray):
-            raise InputError(f"{path}: expected a .npy array file, got an .npz archive")
-        inputs[name] = array
+        inputs[name] = load_npy(path)
     return inputs
 
 
