@@ -9,7 +9,9 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from pimisa.arch import Arch
 from pimisa.errors import InputError
+from pimisa.program import Program, load_program
 
 SUFFIX = ".pimasm"
 
@@ -44,3 +46,14 @@ def resolve(name_or_path: str | Path) -> Path:
         raise InputError(f"{name_or_path}: not a file")
     raise InputError(f"{name_or_path}: no such file, and no bundled kernel of that name "
                      f"(bundled: {', '.join(bundled()) or 'none'})")
+
+
+def load(spec: str, arch: Arch | str | None = None) -> Program:
+    """A kernel as a Program: a .pimb file as stored, or a .pimasm source / bundled kernel
+    name assembled (for `arch` if given)."""
+    from pimisa.asm import assemble_file
+
+    path = Path(spec) if spec.endswith(".pimb") else resolve(spec)
+    if path.suffix == ".pimb":
+        return load_program(path)
+    return assemble_file(path, arch)

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pimisa import kernels
 from pimisa.arch import DEFAULT_ARCH, load_arch
 from pimisa.emulator import EmulatorFault, TraceWriter, get_backend
 from pimisa.emulator.launch import launch
 from pimisa.emulator.run import ProgressFn
 from pimisa.errors import UsageError
 from pimisa.fileio import atomic_open, load_npy
-from pimisa.program import Program, load_program
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,19 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="emulator backend (default: $PIMISA_BACKEND, else auto)")
     p.add_argument("--trace", metavar="FILE", help="write a per-command trace log")
     p.set_defaults(func=run)
-
-
-def load_kernel(spec: str, arch: str | None = None) -> Program:
-    """Read a .pimb, or assemble a .pimasm file or bundled kernel (for `arch` if given)."""
-    if spec.endswith(".pimb"):
-        return load_program(spec)
-    from pimisa.asm import assemble_file
-    from pimisa.kernels import resolve
-
-    path = resolve(spec)
-    if path.suffix == ".pimb":
-        return load_program(path)
-    return assemble_file(path, arch)
 
 
 def load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
@@ -120,7 +107,7 @@ def _progress_bar() -> Iterator[ProgressFn]:
 def run(args: argparse.Namespace) -> int:
     """Run the kernel and write its outputs."""
     backend = get_backend(args.backend)
-    program = load_kernel(args.kernel, args.arch)
+    program = kernels.load(args.kernel, args.arch)
     arch = load_arch(args.arch or program.meta.arch or DEFAULT_ARCH)
     inputs = load_inputs(args.inputs)
     fault: EmulatorFault | None = None

@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
+from pimisa import kernels
 from pimisa.arch import load_arch
 from pimisa.errors import UsageError
-from pimisa.program import Program, load_program
 
 DEFAULT_TRACE_LIMIT_MB = 1024.0
 
@@ -48,16 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run_check)
 
 
-def load_kernel(spec: str, arch: str | None) -> Program:
-    """A .pimb file, or a .pimasm source / bundled kernel name assembled for `arch`."""
-    if spec.endswith(".pimb"):
-        return load_program(spec)
-    from pimisa.asm import assemble_file
-    from pimisa.kernels import resolve
-
-    return assemble_file(resolve(spec), arch)
-
-
 def run_time(args: argparse.Namespace) -> int:
     """Schedule the launch, print the summary, write the requested traces."""
     from pimisa.dram import slots_for_tiles, start_launch
@@ -66,7 +56,7 @@ def run_time(args: argparse.Namespace) -> int:
 
     if args.trace_limit <= 0:
         raise UsageError(f"--trace-limit must be positive, got {args.trace_limit:g}")
-    program = load_kernel(args.kernel, args.arch)
+    program = kernels.load(args.kernel, args.arch)
     arch = load_arch(args.arch or program.meta.arch)
     tiles = arch.geometry.total_units if args.tiles is None else args.tiles
     slots = slots_for_tiles(tiles, arch.geometry)
