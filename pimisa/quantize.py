@@ -67,6 +67,16 @@ class QuantizeResult:
             raise ValueError("no golden codes: quantize(..., golden=True)")
         return int(block_mismatches(self.golden, self.codes).sum())
 
+    def golden_problem(self) -> str | None:
+        """None when the kernel matched the golden model, else the count and the first
+        differing block (needs `golden`)."""
+        if self.golden is None:
+            raise ValueError("no golden codes: quantize(..., golden=True)")
+        bad = block_mismatches(self.golden, self.codes)
+        if not bad.any():
+            return None
+        return mismatch_message(self.golden, self.codes, bad)
+
 
 def check_choice(fmt: str, direction: str) -> None:
     """UsageError unless fmt is mx9/mx6/mx4 and direction row/col."""
@@ -83,11 +93,16 @@ def kernel_name(fmt: str, direction: str) -> str:
 
 
 def load_quant_kernel(spec: str, arch: Arch) -> Program:
-    """Assemble a kernel source (path or bundled name) for `arch`."""
-    from pimisa.asm import assemble_file
-    from pimisa.kernels import resolve
+    """A quantization kernel: a .pimasm source or bundled name assembled for `arch`, or a .pimb."""
+    from pimisa.kernels import load
 
-    return assemble_file(resolve(spec), arch)
+    return load(spec, arch)
+
+
+def kernel_choice(program: Program) -> tuple[str, str]:
+    """The (format, direction) a kernel's mx_packed output region declares."""
+    fmt, direction = region_format(packed_region(program.meta))
+    return fmt.name, direction
 
 
 def as_tensor(x: np.ndarray, where: str = "input", reject_nan: bool = False) -> np.ndarray:
@@ -194,3 +209,37 @@ def block_mismatches(expected: SharedMicroCodes, got: SharedMicroCodes) -> np.nd
     padded = np.zeros(np.asarray(expected.codes).shape, bool)
     padded[:differ.shape[0], :differ.shape[1]] = differ
     return bad | _per_block(padded, d, BLOCK)
+
+
+def block_fields(enc: SharedMicroCodes, block: tuple[int, int]) -> str:
+    """"E=.. micro=[..] codes=[..]" of one block (a shared_exp index)."""
+    i, j = block
+    if enc.direction == "row":
+        micro = enc.micro_exp[i, 8 * j:8 * j + 8]
+        codes = enc.codes[i, 16 * j:16 * j + 16]
+    else:
+        micro = enc.micro_exp[8 * i:8 * i + 8, j]
+        codes = enc.codes[16 * i:16 * i + 16, j]
+    return (f"E={int(enc.shared_exp[i, j])} micro={[int(v) for v in micro]} "
+            f"codes={[int(v) for v in codes]}")
+
+
+def block_span(direction: str, block: tuple[int, int], shape: tuple[int, int]) -> str:
+    """Which tensor elements a block (a shared_exp index) covers."""
+    i, j = block
+    real = shape[1] if direction == "row" else shape[0]
+    last = min(16 * (j if direction == "row" else i) + 15, real - 1)
+    if direction == "row":
+        return f"row {i}, columns {16 * j}..{last}"
+    return f"column {j}, rows {16 * i}..{last}"
+
+
+def mismatch_message(expected: SharedMicroCodes, got: SharedMicroCodes, bad: np.ndarray) -> str:
+    """One line: how many blocks differ and the first of them (golden vs kernel fields)."""
+    where = np.argwhere(bad)
+    block = (int(where[0][0]), int(where[0][1]))
+    d = expected.direction
+    return (f"the kernel's output differs from the golden model in {len(where)} of {bad.size} "
+            f"{expected.fmt.name} {d} blocks; first at block {block} "
+            f"({block_span(d, block, expected.shape)}): golden {block_fields(expected, block)}, "
+            f"kernel {block_fields(got, block)}")

@@ -159,3 +159,59 @@ def test_pimisa_run_reads_mx_packed_output_as_raw_words(workdir) -> None:
     tile0 = words[0].reshape(-1, lanes)[:48]  # 16 blocks x 3 words, per lane
     want = codes_to_blocks(encode(x, "mx6", "row"), lanes)[0, 0]  # (16, lanes, 3)
     assert np.array_equal(tile0, want.transpose(0, 2, 1).reshape(48, lanes))
+
+
+def _broken_kernel(directory) -> str:
+    """mx6_row with an extra store clobbering word 1 of block 1 (in every lane)."""
+    import shutil
+
+    from pimisa.kernels import resolve
+
+    src = resolve("mx6_row")
+    shutil.copy(src.parent / "mx_common.inc", directory / "mx_common.inc")
+    lines = src.read_text().splitlines()
+    lines += ["    li v15, 0x5A5A5A5A", "    st v15, [HP_ROWS, 4]"]
+    path = directory / "broken.pimasm"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_cli_golden_fails_on_a_wrong_kernel_and_keeps_its_output(workdir, capsys) -> None:
+    from pimisa.quantize import load_quant_kernel
+
+    kernel = _broken_kernel(workdir)
+    x = np.random.default_rng(4).standard_normal((20, 150), np.float32)
+    np.save("w.npy", x)
+    assert main(["quantize", "--kernel", kernel, "--in", "w.npy", "--out", "q.npz",
+                 "--golden"]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "\n" not in err
+    # block 1 of every lane of both tile rows: tensor rows 1 and 17, 10 blocks each
+    assert "differs from the golden model in 20 of 200 mx6 row blocks" in err
+    assert "first at block (1, 0) (row 1, columns 0..15)" in err and "golden E=" in err
+    assert "differs in 20 of 200 blocks" in captured.out
+    broken = quantize(x, "mx6", "row", golden=True,
+                      program=load_quant_kernel(kernel, load_arch("hbm3")))
+    assert broken.mismatched_blocks() == 20
+    with np.load("q.npz") as q:  # the kernel's (wrong) output, not the golden model's
+        assert _same_bits(q["dequantized"], broken.dequantized)
+        for name in ("codes", "shared_exp", "micro_exp"):
+            assert np.array_equal(q[name], getattr(broken.codes, name)), name
+        assert not _same_bits(q["dequantized"], quantize_dequantize(x, "mx6", "row"))
+
+
+def test_cli_user_kernel_format_from_the_kernel(workdir, capsys) -> None:
+    from pimisa.kernels import resolve
+
+    kernel = str(resolve("mx4_col"))
+    assert main(["quantize", "--kernel", kernel, "--random", "40x300", "--golden",
+                 "--out", "q.npz"]) == 0
+    assert "40x300 float32 -> mx4 col" in capsys.readouterr().out
+    x = np.random.default_rng(0).standard_normal((40, 300), np.float32)
+    with np.load("q.npz") as q:
+        assert _same_bits(q["dequantized"], quantize_dequantize(x, "mx4", "col"))
+    assert main(["quantize", "--kernel", kernel, "--format", "mx6", "--random", "4x4"]) == 1
+    assert "writes mx4 col blocks, not mx6 col" in capsys.readouterr().err
+    assert main(["quantize", "--random", "4x4", "--format", "mx6"]) == 2
+    assert "--direction required (or --kernel)" in capsys.readouterr().err

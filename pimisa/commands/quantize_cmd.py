@@ -8,11 +8,19 @@ import time
 
 import numpy as np
 
-from pimisa.arch import DEFAULT_ARCH
+from pimisa.arch import DEFAULT_ARCH, load_arch
 from pimisa.errors import InputError, UsageError
 from pimisa.fileio import atomic_open, load_npy
-from pimisa.formats import DIRECTIONS, decode
-from pimisa.quantize import FORMATS, QuantizeResult, as_tensor, quantize
+from pimisa.formats import DIRECTIONS
+from pimisa.program import Program
+from pimisa.quantize import (
+    FORMATS,
+    QuantizeResult,
+    as_tensor,
+    kernel_choice,
+    load_quant_kernel,
+    quantize,
+)
 
 MAX_RANDOM_ELEMENTS = 1 << 28
 
@@ -22,9 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "quantize", help="quantize a tensor to MX9/MX6/MX4 on the emulator",
         description="Lay a 2-D float32 tensor out in bank memory, run the JIT-Q kernel "
-        "mx{9,6,4}_{row,col} on every tile, read the packed LP blocks back and decode them.")
-    p.add_argument("--format", required=True, choices=FORMATS, help="MX format")
-    p.add_argument("--direction", required=True, choices=DIRECTIONS, help="block direction")
+        "mx{9,6,4}_{row,col} (or your own, --kernel) on every tile, read the packed LP blocks "
+        "back and decode them. --out always holds the kernel's output; with --golden, a "
+        "kernel output that differs from the golden model is an error (exit 1).")
+    p.add_argument("--format", choices=FORMATS,
+                   help="MX format (required unless --kernel; then default: the kernel's)")
+    p.add_argument("--direction", choices=DIRECTIONS,
+                   help="block direction (required unless --kernel; then default: the "
+                   "kernel's)")
+    p.add_argument("--kernel", metavar="K.pimasm",
+                   help="run this quantization kernel (.pimasm, .pimb or bundled name) instead "
+                   "of the bundled mx{9,6,4}_{row,col}; it needs one hp16 input region and one "
+                   "mx_packed output region")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--in", dest="input", metavar="W.npy", help="the tensor (2-D, float32)")
     src.add_argument("--random", metavar="RxC", help="a random normal float32 tensor instead")
@@ -36,8 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("auto", "c", "numpy"),
                    help="emulator backend (default: $PIMISA_BACKEND, else auto)")
     p.add_argument("--golden", action="store_true",
-                   help="write the golden model's values and codes instead of the kernel's, "
-                   "and report whether the kernel matched them")
+                   help="check the kernel's output bit for bit against the golden model; exit "
+                   "1 with the number of differing blocks and the first of them")
     p.add_argument("--reject-nan", action="store_true", help="refuse a tensor holding NaN")
     p.set_defaults(func=run)
 
@@ -83,23 +100,39 @@ def summary(result: QuantizeResult, wall: float, emulator: float) -> str:
     return "\n".join(lines)
 
 
+def choose(args: argparse.Namespace) -> tuple[str, str, Program | None]:
+    """(format, direction, user kernel or None) from --format, --direction and --kernel."""
+    if args.kernel is None:
+        missing = [o for o, v in (("--format", args.format), ("--direction", args.direction))
+                   if v is None]
+        if missing:
+            raise UsageError(f"{' and '.join(missing)} required (or --kernel)")
+        return args.format, args.direction, None
+    program = load_quant_kernel(args.kernel, load_arch(args.arch))
+    fmt, direction = kernel_choice(program)
+    return args.format or fmt, args.direction or direction, program
+
+
 def run(args: argparse.Namespace) -> int:
     """Quantize, write the .npz, print the summary."""
     start = time.perf_counter()
+    fmt, direction, program = choose(args)
     if args.input is not None:
         x = as_tensor(load_tensor(args.input), args.input, args.reject_nan)
     else:
         x = as_tensor(random_tensor(args.random, args.seed), "--random", args.reject_nan)
-    result = quantize(x, args.format, args.direction, args.arch, args.backend,
-                      golden=args.golden)
-    enc = result.golden if result.golden is not None else result.codes
+    result = quantize(x, fmt, direction, args.arch, args.backend, golden=args.golden,
+                      program=program)
     if args.out:
-        values = result.dequantized if result.golden is None else decode(enc)
+        enc = result.codes
         with atomic_open(args.out, "wb") as handle:
-            np.savez(handle, dequantized=values, codes=enc.codes, shared_exp=enc.shared_exp,
-                     micro_exp=enc.micro_exp)
+            np.savez(handle, dequantized=result.dequantized, codes=enc.codes,
+                     shared_exp=enc.shared_exp, micro_exp=enc.micro_exp)
     wall = time.perf_counter() - start
     print(summary(result, wall, result.stats.seconds))
     if args.out:
-        print(f"wrote {args.out}")
+        print(f"wrote {args.out} (the kernel's output)")
+    problem = result.golden_problem() if result.golden is not None else None
+    if problem is not None:
+        raise InputError(problem)
     return 0
