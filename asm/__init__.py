@@ -68,7 +68,8 @@ def assemble(text: str, filename: str = "<string>", arch: Arch | str | None = No
              defines: dict[str, int] | None = None) -> Assembly:
     """Assemble source text; never raises for bad source (see Assembly.diagnostics).
 
-    `defines` pre-defines global integer symbols (like `.equ` at the top of the file).
+    `defines` sets kernel parameters (`.default NAME, value` in the source) and pre-defines
+    any other name as a global integer symbol; defining a `.equ` constant is an error.
     Raises InputError only for a bad `arch` argument.
     """
     return _run(text, filename, arch, defines, [], set())
@@ -86,18 +87,19 @@ def assemble_path(path: str | Path, arch: Arch | str | None = None,
     return _run(text, str(path), arch, defines, diags, bad)
 
 
-def assemble_source(text: str, filename: str = "<string>",
-                    arch: Arch | str | None = None) -> Program:
+def assemble_source(text: str, filename: str = "<string>", arch: Arch | str | None = None,
+                    defines: dict[str, int] | None = None) -> Program:
     """Assemble source text to a Program; SourceError lists every diagnostic."""
-    result = assemble(text, filename, arch)
+    result = assemble(text, filename, arch, defines)
     if result.program is None:
         raise SourceError(result.rendered)
     return result.program
 
 
-def assemble_file(path: str | Path, arch: Arch | str | None = None) -> Program:
+def assemble_file(path: str | Path, arch: Arch | str | None = None,
+                  defines: dict[str, int] | None = None) -> Program:
     """Assemble a .pimasm file to a Program; SourceError lists every diagnostic."""
-    result = assemble_path(path, arch)
+    result = assemble_path(path, arch, defines)
     if result.program is None:
         raise SourceError(result.rendered)
     return result.program

@@ -9,6 +9,10 @@ one batch: its diagnostics are rolled back and the loop runs its iterations in g
 equal inner bounds, or one at a time (the reference semantics, which every batch reproduces
 exactly), and merges the records back into iteration order.
 
+Kernel parameters: `.default NAME, value` (top level only) declares a global symbol whose value
+a define (`-D NAME=VALUE`, the `defines` argument) replaces; `.equ` declares a constant, which a
+define may not replace (an error at the `.equ`).
+
 Scopes: `.equ` at the top level defines global symbols; inside a loop body or macro expansion
 it defines a symbol local to that iteration/expansion. Macro bodies see their parameters, their
 own locals and the globals (not the caller's loop variables: pass them as arguments).
@@ -50,7 +54,7 @@ MAX_MACRO_DEPTH = 64
 MAX_INCLUDE_DEPTH = 32
 MAX_LOOP_DEPTH = 32  # (each vectorised loop is an array axis; numpy allows 64)
 DIRECTIVES = (".arch", ".kernel", ".input", ".output", ".scratch", ".param", ".equ",
-              ".include", ".macro", ".endm", ".for", ".endfor", ".rept", ".endr")
+              ".default", ".include", ".macro", ".endm", ".for", ".endfor", ".rept", ".endr")
 
 
 _TOO_DEEP = "expression or expansion nested too deeply"
@@ -264,6 +268,7 @@ class Assembler:
                 raise InputError(f"define {key}={value!r}: need a symbol name and a 64-bit "
                                  "integer")
             self.globals.vars[key] = value
+        self.defines = dict(defines or {})
         self.macros: dict[str, MacroDef] = {}
         self.meta = MetaState()
         self.files: list[SourceFile] = []
@@ -558,6 +563,8 @@ class Assembler:
             name = st.name
             if name == ".equ":
                 self.d_equ(st, ctx)
+            elif name == ".default":
+                self.d_default(st, ctx)
             elif name == ".include":
                 self.d_include(st, ctx, sink)
             elif name in (".kernel", ".param", ".arch") or name in REGION_KINDS:
@@ -591,12 +598,35 @@ class Assembler:
         name = ops[0].id
         value = ops[1].ev(ctx)
         scope = ctx.scope
+        if scope is self.globals and name in self.defines and name not in scope.defs:
+            raise AsmError((ops[0].col, ops[0].end), f"'{name}' is a constant (.equ): a define "
+                           f"(-D {name}=...) cannot change it; declare it with "
+                           f"'.default {name}, value' to make it a kernel parameter")
         if name in scope.vars:
             previous = scope.defs.get(name)
             notes = [(previous, "previous definition")] if previous else []
             raise AsmError((ops[0].col, ops[0].end), f"redefinition of '{name}'", notes=notes)
         scope.vars[name] = value
         scope.defs[name] = st.loc((ops[0].col, ops[0].end))
+
+    def d_default(self, st: Directive, ctx: Ctx) -> None:
+        """`.default NAME, value`: a kernel parameter; a define of NAME overrides the value."""
+        ops = st.operands
+        if len(ops) != 2 or not isinstance(ops[0], Name):
+            raise AsmError(None, "expected '.default NAME, value'")
+        if ctx.in_loop or ctx.macro_depth:
+            raise AsmError(None, "'.default' is only allowed at the top level (not inside a "
+                           ".macro, .for or .rept body)")
+        name = ops[0].id
+        span = (ops[0].col, ops[0].end)
+        scope = self.globals
+        if name in scope.defs or (name in scope.vars and name not in self.defines):
+            previous = scope.defs.get(name)
+            notes = [(previous, "previous definition")] if previous else []
+            raise AsmError(span, f"redefinition of '{name}'", notes=notes)
+        if name not in self.defines:
+            scope.vars[name] = ops[1].ev(ctx)
+        scope.defs[name] = st.loc(span)
 
     def d_include(self, st: Directive, ctx: Ctx, sink: Sink) -> None:
         """`.include "file"`, relative to the including file."""

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from pimisa.arch import Arch
-from pimisa.errors import InputError
+from pimisa.errors import InputError, UsageError
 from pimisa.program import Program, load_program
 
 SUFFIX = ".pimasm"
@@ -48,12 +48,17 @@ def resolve(name_or_path: str | Path) -> Path:
                      f"(bundled: {', '.join(bundled()) or 'none'})")
 
 
-def load(spec: str, arch: Arch | str | None = None) -> Program:
+def load(spec: str, arch: Arch | str | None = None,
+         defines: dict[str, int] | None = None) -> Program:
     """A kernel as a Program: a .pimb file as stored, or a .pimasm source / bundled kernel
-    name assembled (for `arch` if given)."""
+    name assembled (for `arch` if given, with `defines` setting its parameters).
+
+    UsageError for defines with a .pimb (its parameters were fixed when it was assembled)."""
     from pimisa.asm import assemble_file
 
     path = Path(spec) if spec.endswith(".pimb") else resolve(spec)
     if path.suffix == ".pimb":
+        if defines:
+            raise UsageError(f"-D: {spec} is an assembled .pimb; defines apply to sources")
         return load_program(path)
-    return assemble_file(path, arch)
+    return assemble_file(path, arch, defines)

@@ -92,11 +92,12 @@ def kernel_name(fmt: str, direction: str) -> str:
     return f"{fmt}_{direction}"
 
 
-def load_quant_kernel(spec: str, arch: Arch) -> Program:
-    """A quantization kernel: a .pimasm source or bundled name assembled for `arch`, or a .pimb."""
+def load_quant_kernel(spec: str, arch: Arch, defines: dict[str, int] | None = None) -> Program:
+    """A quantization kernel: a .pimasm source or bundled name assembled for `arch` (`defines`
+    set its parameters, as -D does), or a .pimb."""
     from pimisa.kernels import load
 
-    return load(spec, arch)
+    return load(spec, arch, defines)
 
 
 def kernel_choice(program: Program) -> tuple[str, str]:

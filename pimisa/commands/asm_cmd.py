@@ -33,8 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="print index, record bytes, instruction and source line per command")
     p.add_argument("--arch", metavar="NAME|FILE.toml",
                    help="target architecture (overrides the source's .arch; default hbm3)")
-    p.add_argument("-D", "--define", metavar="NAME=VALUE", action="append", default=[],
-                   help="define an integer symbol, like .equ at the top of the source")
+    add_define_option(p)
     p.set_defaults(func=run_asm)
 
     d = sub.add_parser(
@@ -59,10 +58,18 @@ def _arch_option(spec: str | None) -> Arch | None:
         raise UsageError(f"--arch: {exc}") from None
 
 
+def add_define_option(p: argparse.ArgumentParser) -> None:
+    """The -D NAME=VALUE option (repeatable) of every command that assembles a source."""
+    p.add_argument("-D", "--define", metavar="NAME=VALUE", action="append", default=[],
+                   help="set kernel parameter NAME (declared '.default NAME, value') or "
+                   "define an integer symbol; a .equ constant cannot be changed (repeatable)")
+
+
 _DEFINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(-?(?:0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+))")
 
 
-def _defines(items: list[str]) -> dict[str, int]:
+def parse_defines(items: list[str]) -> dict[str, int]:
+    """The -D NAME=INTEGER arguments as a dict; UsageError for a malformed one."""
     out = {}
     for item in items:
         m = _DEFINE.fullmatch(item)
@@ -93,7 +100,7 @@ def _print(lines: object) -> None:
 def run_asm(args: argparse.Namespace) -> int:
     """Assemble; write the .pimb (atomically) and/or print the listing."""
     arch = _arch_option(args.arch)
-    defines = _defines(args.define)
+    defines = parse_defines(args.define)
     if args.source == "-":
         if not args.output and not args.listing:
             raise UsageError("reading standard input: give -o FILE.pimb or --listing")

@@ -6,6 +6,7 @@ import argparse
 import time
 
 from pimisa.arch import DEFAULT_ARCH, load_arch
+from pimisa.commands.asm_cmd import add_define_option, parse_defines
 from pimisa.errors import UsageError
 from pimisa.formats import DIRECTIONS
 from pimisa.quantize import FORMATS, load_quant_kernel
@@ -31,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"architecture preset or .toml file (default {DEFAULT_ARCH})")
     p.add_argument("--backend", choices=("auto", "c", "numpy"),
                    help="emulator backend (default: $PIMISA_BACKEND, else auto)")
+    add_define_option(p)
     p.set_defaults(func=run)
 
 
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from pimisa.fuzzing import fuzz_arch, fuzz_kernel
 
     arch = fuzz_arch(load_arch(args.arch))
-    program = load_quant_kernel(args.kernel, arch)
+    program = load_quant_kernel(args.kernel, arch, parse_defines(args.define))
     start = time.perf_counter()
     report = fuzz_kernel(program, args.golden, args.direction, arch, args.backend,
                          args.max_examples, args.seed)

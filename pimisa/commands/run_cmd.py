@@ -13,6 +13,7 @@ import numpy as np
 
 from pimisa import kernels
 from pimisa.arch import DEFAULT_ARCH, load_arch
+from pimisa.commands.asm_cmd import add_define_option, parse_defines
 from pimisa.emulator import EmulatorFault, TraceWriter, get_backend
 from pimisa.emulator.launch import launch
 from pimisa.emulator.run import ProgressFn
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("auto", "c", "numpy"),
                    help="emulator backend (default: $PIMISA_BACKEND, else auto)")
     p.add_argument("--trace", metavar="FILE", help="write a per-command trace log")
+    add_define_option(p)
     p.set_defaults(func=run)
 
 
@@ -107,7 +109,7 @@ def _progress_bar() -> Iterator[ProgressFn]:
 def run(args: argparse.Namespace) -> int:
     """Run the kernel and write its outputs."""
     backend = get_backend(args.backend)
-    program = kernels.load(args.kernel, args.arch)
+    program = kernels.load(args.kernel, args.arch, parse_defines(args.define))
     arch = load_arch(args.arch or program.meta.arch or DEFAULT_ARCH)
     inputs = load_inputs(args.inputs)
     fault: EmulatorFault | None = None

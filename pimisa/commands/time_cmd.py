@@ -8,6 +8,7 @@ import sys
 
 from pimisa import kernels
 from pimisa.arch import load_arch
+from pimisa.commands.asm_cmd import add_define_option, parse_defines
 from pimisa.errors import UsageError
 
 DEFAULT_TRACE_LIMIT_MB = 1024.0
@@ -34,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="traces: write every channel (identical schedules); default channel 0")
     p.add_argument("--trace-limit", type=float, default=DEFAULT_TRACE_LIMIT_MB, metavar="MB",
                    help=f"cut each trace file at this size (default {DEFAULT_TRACE_LIMIT_MB:g})")
+    add_define_option(p)
     p.set_defaults(func=run_time)
 
     c = sub.add_parser(
@@ -56,7 +58,7 @@ def run_time(args: argparse.Namespace) -> int:
 
     if args.trace_limit <= 0:
         raise UsageError(f"--trace-limit must be positive, got {args.trace_limit:g}")
-    program = kernels.load(args.kernel, args.arch)
+    program = kernels.load(args.kernel, args.arch, parse_defines(args.define))
     arch = load_arch(args.arch or program.meta.arch)
     tiles = arch.geometry.total_units if args.tiles is None else args.tiles
     slots = slots_for_tiles(tiles, arch.geometry)
