@@ -11,6 +11,7 @@ launch with the DRAM scheduler.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,12 +93,42 @@ def kernel_name(fmt: str, direction: str) -> str:
     return f"{fmt}_{direction}"
 
 
+_KERNELS: dict[tuple, tuple[Program, tuple[str, ...], tuple]] = {}
+
+
+def _stamp(paths: list[str]) -> tuple:
+    """(path, size, mtime) of each file, None for one that cannot be stat'ed."""
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            out.append((path, st.st_size, st.st_mtime_ns))
+        except (OSError, ValueError):
+            out.append((path, None, None))
+    return tuple(out)
+
+
 def load_quant_kernel(spec: str, arch: Arch, defines: dict[str, int] | None = None) -> Program:
     """A quantization kernel: a .pimasm source or bundled name assembled for `arch` (`defines`
-    set its parameters, as -D does), or a .pimb."""
-    from pimisa.kernels import load
+    set its parameters, as -D does), or a .pimb.
 
-    return load(spec, arch, defines)
+    Cached per (kernel file, architecture, defines) for the life of the process (a checkpoint
+    runs the same kernel for every tensor and band); a change to the kernel or an included
+    file since it was assembled invalidates the entry.
+    """
+    from pimisa.kernels import load, resolve
+
+    path = spec if str(spec).endswith(".pimb") else str(resolve(spec))
+    key = (os.path.realpath(path), arch.name, arch.geometry,
+           tuple(sorted((defines or {}).items())))
+    hit = _KERNELS.get(key)
+    if hit is not None and _stamp([path, *hit[1]]) == hit[2]:
+        return hit[0]
+    before = _stamp([path])
+    program = load(path, arch, defines)
+    files = tuple(f for f in program.files if not f.startswith("<"))
+    _KERNELS[key] = (program, files, before + _stamp(list(files)))
+    return program
 
 
 def kernel_choice(program: Program) -> tuple[str, str]:
@@ -176,13 +207,6 @@ def quantize(x: np.ndarray, fmt: str, direction: str, arch: Arch | str = DEFAULT
                           arch, lp_bytes, ref)
 
 
-def _zero_sign_free(enc: SharedMicroCodes) -> np.ndarray:
-    """Element codes with the sign of zero magnitudes cleared."""
-    m = enc.fmt.mag_bits
-    codes = np.asarray(enc.codes)
-    return np.where(codes & ((1 << m) - 1) == 0, 0, codes)
-
-
 def _per_block(a: np.ndarray, direction: str, size: int) -> np.ndarray:
     """any() over each block's `size` entries along the block axis."""
     if direction == "row":
@@ -193,23 +217,20 @@ def _per_block(a: np.ndarray, direction: str, size: int) -> np.ndarray:
 def block_mismatches(expected: SharedMicroCodes, got: SharedMicroCodes) -> np.ndarray:
     """Boolean per block (the shape of shared_exp): does `got` differ from `expected`?
 
-    Values compare bit for bit (NaN == NaN, +0 == -0); finite blocks also compare E,
-    micro-exponents and codes (zero sign free); NaN/Inf blocks only their E = 255.
+    Finite blocks compare E, micro-exponents and codes (the sign of a zero magnitude is
+    free); NaN/Inf blocks only their E = 255. Equal fields decode to equal values (+0 == -0),
+    so nothing is decoded.
     """
     d = expected.direction
     e_exp = np.asarray(expected.shared_exp)
-    e_got = np.asarray(got.shared_exp)
-    bad = e_exp != e_got
-    finite = e_exp != NAN_BLOCK
-    codes = _per_block(_zero_sign_free(expected) != _zero_sign_free(got), d, BLOCK)
+    bad = e_exp != np.asarray(got.shared_exp)
+    a, b = np.asarray(expected.codes), np.asarray(got.codes)
+    mag = np.uint8((1 << expected.fmt.mag_bits) - 1)
+    # codes differ unless equal or both zero magnitudes (then only a sign can differ)
+    codes = _per_block((a != b) & (((a | b) & mag) != 0), d, BLOCK)
     micro = _per_block(np.asarray(expected.micro_exp) != np.asarray(got.micro_exp), d, BLOCK // 2)
-    bad |= finite & (codes | micro)
-    want, have = decode(expected), decode(got)
-    differ = (want.view(np.uint32) != have.view(np.uint32)) & ~(np.isnan(want) & np.isnan(have))
-    differ &= ~((want == 0) & (have == 0))
-    padded = np.zeros(np.asarray(expected.codes).shape, bool)
-    padded[:differ.shape[0], :differ.shape[1]] = differ
-    return bad | _per_block(padded, d, BLOCK)
+    bad |= (e_exp != NAN_BLOCK) & (codes | micro)
+    return bad
 
 
 def block_fields(enc: SharedMicroCodes, block: tuple[int, int]) -> str:
@@ -235,12 +256,26 @@ def block_span(direction: str, block: tuple[int, int], shape: tuple[int, int]) -
     return f"column {j}, rows {16 * i}..{last}"
 
 
+def first_mismatch(expected: SharedMicroCodes, got: SharedMicroCodes, bad: np.ndarray,
+                   row0: int = 0, shape: tuple[int, int] | None = None) -> str:
+    """The first differing block (golden vs kernel fields), for codes of rows row0.. of a
+    tensor of `shape` (default: the codes are the whole tensor)."""
+    where = np.argwhere(bad)
+    local = (int(where[0][0]), int(where[0][1]))
+    d = expected.direction
+    block = (local[0] + (row0 if d == "row" else row0 // BLOCK), local[1])
+    span = block_span(d, block, shape or expected.shape)
+    return (f"block {block} ({span}): golden {block_fields(expected, local)}, "
+            f"kernel {block_fields(got, local)}")
+
+
+def golden_message(fmt: str, direction: str, count: int, total: int, first: str) -> str:
+    """The one-line failure of a golden check."""
+    return (f"the kernel's output differs from the golden model in {count} of {total} "
+            f"{fmt} {direction} blocks; first at {first}")
+
+
 def mismatch_message(expected: SharedMicroCodes, got: SharedMicroCodes, bad: np.ndarray) -> str:
     """One line: how many blocks differ and the first of them (golden vs kernel fields)."""
-    where = np.argwhere(bad)
-    block = (int(where[0][0]), int(where[0][1]))
-    d = expected.direction
-    return (f"the kernel's output differs from the golden model in {len(where)} of {bad.size} "
-            f"{expected.fmt.name} {d} blocks; first at block {block} "
-            f"({block_span(d, block, expected.shape)}): golden {block_fields(expected, block)}, "
-            f"kernel {block_fields(got, block)}")
+    return golden_message(expected.fmt.name, expected.direction, int(bad.sum()), bad.size,
+                          first_mismatch(expected, got, bad))

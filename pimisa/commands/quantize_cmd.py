@@ -5,24 +5,30 @@ from __future__ import annotations
 import argparse
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 
 from pimisa.arch import DEFAULT_ARCH, load_arch
+from pimisa.commands.asm_cmd import add_define_option, parse_defines
 from pimisa.errors import InputError, UsageError
-from pimisa.fileio import atomic_open, load_npy
+from pimisa.fileio import atomic_open
 from pimisa.formats import DIRECTIONS
+from pimisa.formats.blocks import padded_shape
 from pimisa.program import Program
-from pimisa.quantize import (
-    FORMATS,
-    QuantizeResult,
-    as_tensor,
-    kernel_choice,
-    load_quant_kernel,
-    quantize,
+from pimisa.quantize import FORMATS, kernel_choice, kernel_name, load_quant_kernel
+from pimisa.stream import (
+    BAND_ELEMENTS,
+    PHASES,
+    Band,
+    StreamResult,
+    check_source,
+    dequantize_band,
+    quantize_stream,
 )
+from pimisa.tensorio import NpyFile, NpzWriter
 
-MAX_RANDOM_ELEMENTS = 1 << 28
+MAX_RANDOM_ELEMENTS = 1 << 32
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run this quantization kernel (.pimasm, .pimb or bundled name) instead "
                    "of the bundled mx{9,6,4}_{row,col}; it needs one hp16 input region and one "
                    "mx_packed output region")
+    add_define_option(p)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--in", dest="input", metavar="W.npy", help="the tensor (2-D, float32)")
     src.add_argument("--random", metavar="RxC", help="a random normal float32 tensor instead")
@@ -56,83 +63,147 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="check the kernel's output bit for bit against the golden model; exit "
                    "1 with the number of differing blocks and the first of them")
     p.add_argument("--reject-nan", action="store_true", help="refuse a tensor holding NaN")
+    p.add_argument("--band", type=int, default=BAND_ELEMENTS, metavar="ELEMENTS",
+                   help="tensor elements per streamed band, rounded to whole 16-row tile rows "
+                   f"(default {BAND_ELEMENTS}); peak memory grows with it, not with the tensor")
     p.set_defaults(func=run)
 
 
-def random_tensor(spec: str, seed: int) -> np.ndarray:
-    """A standard normal float32 tensor of shape "RxC"."""
-    match = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*", spec)
-    if not match:
-        raise UsageError(f"--random {spec!r}: expected RxC, e.g. 4096x4096")
-    rows, cols = int(match[1]), int(match[2])
-    if rows < 1 or cols < 1 or rows * cols > MAX_RANDOM_ELEMENTS:
-        raise UsageError(f"--random {spec!r}: want 1..{MAX_RANDOM_ELEMENTS} elements")
-    return np.random.default_rng(seed).standard_normal((rows, cols), np.float32)
+class RandomTensor:
+    """A standard normal float32 tensor of shape "RxC", generated band by band in row order
+    (the same values as one `standard_normal((R, C))` call of the seeded generator)."""
+
+    def __init__(self, spec: str, seed: int) -> None:
+        match = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*", spec)
+        if not match:
+            raise UsageError(f"--random {spec!r}: expected RxC, e.g. 4096x4096")
+        rows, cols = int(match[1]), int(match[2])
+        if rows < 1 or cols < 1 or rows * cols > MAX_RANDOM_ELEMENTS:
+            raise UsageError(f"--random {spec!r}: want 1..{MAX_RANDOM_ELEMENTS} elements")
+        if seed < 0:
+            raise UsageError(f"--seed must not be negative, got {seed}")
+        self.shape, self.dtype, self.ndim = (rows, cols), np.dtype(np.float32), 2
+        self._rng = np.random.default_rng(seed)
+        self._next = 0
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        r0, r1, _ = rows.indices(self.shape[0])
+        if r0 != self._next:
+            raise ValueError(f"random rows must be drawn in order (asked {r0}, next {self._next})")
+        self._next = r1
+        return self._rng.standard_normal((r1 - r0, self.shape[1]), np.float32)
 
 
-def load_tensor(path: str) -> np.ndarray:
-    """The array of a .npy file; InputError for anything else."""
+def open_tensor(path: str) -> NpyFile:
+    """A .npy file to stream; InputError for anything else."""
     if not path.endswith(".npy"):
         raise InputError(f"{path}: expected a .npy file")
-    return load_npy(path)
+    return NpyFile(path)
 
 
-def summary(result: QuantizeResult, wall: float, emulator: float) -> str:
+def summary(result: StreamResult, wall: float) -> str:
     """The lines `pimisa quantize` prints."""
     g = result.arch.geometry
-    t = result.timing
+    t = result.pim
     rows, cols = result.shape
+    launches = f" in {t.launches} launches" if t.launches > 1 else ""
     lines = [
         f"{rows}x{cols} float32 -> {result.fmt} {result.direction} blocks on {result.arch.name}:"
-        f" {result.tiles} tiles in {result.stats.slots} slot(s) of "
+        f" {result.tiles} tiles in {t.slots} slot(s) of "
         f"{g.total_units} PIM units ({g.total_channels * g.banks} banks)",
-        f"emulator     {emulator:.3f} s ({result.stats.backend} backend, "
-        f"{result.stats.commands} commands per tile); whole flow {wall:.3f} s",
-        f"PIM time     {t.cycles} cycles = {t.ns / 1000:.3f} us (modeled launch, DRAM scheduler)",
+        f"emulator     {result.emulator_seconds:.3f} s ({result.backend} backend, "
+        f"{result.commands} commands per tile); whole flow {wall:.3f} s, "
+        f"{result.bands} band(s) of {result.band_rows} rows",
+        f"PIM time     {t.cycles} cycles = {t.ns / 1000:.3f} us (modeled launch{launches}, "
+        "DRAM scheduler)",
         f"footprint    LP {result.lp_bytes} bytes vs HP {result.hp_bytes} bytes: "
         f"{result.lp_bytes / result.hp_bytes:.4f}x, {result.bits_per_element:.3f} bits/element",
     ]
-    if result.golden is not None:
-        bad = result.mismatched_blocks()
-        total = result.golden.shared_exp.size
-        verdict = "matches the golden model" if not bad else f"differs in {bad} of {total} blocks"
+    if result.golden:
+        bad = result.mismatches
+        verdict = ("matches the golden model" if not bad
+                   else f"differs in {bad} of {result.blocks} blocks")
         lines.append(f"golden       kernel output {verdict}")
     return "\n".join(lines)
 
 
 def choose(args: argparse.Namespace) -> tuple[str, str, Program | None]:
     """(format, direction, user kernel or None) from --format, --direction and --kernel."""
+    defines = parse_defines(args.define)
     if args.kernel is None:
         missing = [o for o, v in (("--format", args.format), ("--direction", args.direction))
                    if v is None]
         if missing:
             raise UsageError(f"{' and '.join(missing)} required (or --kernel)")
-        return args.format, args.direction, None
-    program = load_quant_kernel(args.kernel, load_arch(args.arch))
+        if not defines:
+            return args.format, args.direction, None
+        program = load_quant_kernel(kernel_name(args.format, args.direction),
+                                    load_arch(args.arch), defines)
+        return args.format, args.direction, program
+    program = load_quant_kernel(args.kernel, load_arch(args.arch), defines)
     fmt, direction = kernel_choice(program)
     return args.format or fmt, args.direction or direction, program
 
 
+def npz_arrays(shape: tuple[int, int], fmt: str, direction: str) -> dict:
+    """Names, shapes and dtypes of the .npz `pimisa quantize --out` writes."""
+    rows, cols = padded_shape(shape, 16, direction)
+    per_block = (rows, cols // 16) if direction == "row" else (rows // 16, cols)
+    per_pair = (rows, cols // 2) if direction == "row" else (rows // 2, cols)
+    return {"dequantized": (shape, np.float32), "codes": ((rows, cols), np.uint8),
+            "shared_exp": (per_block, np.uint8), "micro_exp": (per_pair, np.uint8)}
+
+
+def band_writer(writer: NpzWriter, seconds: dict[str, float]):
+    """on_band callback writing a band's dequantized values and codes."""
+
+    def write(band: Band) -> None:
+        values = dequantize_band(band, seconds)
+        t0 = time.perf_counter()
+        writer.write("dequantized", values)
+        enc = band.codes
+        writer.write("codes", enc.codes)
+        writer.write("shared_exp", enc.shared_exp)
+        writer.write("micro_exp", enc.micro_exp)
+        seconds["write"] += time.perf_counter() - t0
+
+    return write
+
+
 def run(args: argparse.Namespace) -> int:
-    """Quantize, write the .npz, print the summary."""
+    """Quantize band by band, write the .npz, print the summary; 1 if the golden check fails."""
     start = time.perf_counter()
+    if args.band < 1:
+        raise UsageError(f"--band must be at least 1, got {args.band}")
     fmt, direction, program = choose(args)
-    if args.input is not None:
-        x = as_tensor(load_tensor(args.input), args.input, args.reject_nan)
-    else:
-        x = as_tensor(random_tensor(args.random, args.seed), "--random", args.reject_nan)
-    result = quantize(x, fmt, direction, args.arch, args.backend, golden=args.golden,
-                      program=program)
+    source = open_tensor(args.input) if args.input is not None else \
+        RandomTensor(args.random, args.seed)
+    where = args.input or "--random"
+    common = dict(arch=args.arch, backend=args.backend, golden=args.golden, program=program,
+                  band_elements=args.band, where=where, reject_nan=args.reject_nan)
+    check_source(source, where)
     if args.out:
-        enc = result.codes
+        shape = (int(source.shape[0]), int(source.shape[1]))
+        target = Path(args.out)
+        spool = target.parent if not target.exists() or target.is_file() else None
         with atomic_open(args.out, "wb") as handle:
-            np.savez(handle, dequantized=result.dequantized, codes=enc.codes,
-                     shared_exp=enc.shared_exp, micro_exp=enc.micro_exp)
-    wall = time.perf_counter() - start
-    print(summary(result, wall, result.stats.seconds))
+            seconds = dict.fromkeys(PHASES, 0.0)
+            writer = NpzWriter(handle, npz_arrays(shape, fmt, direction), spool)
+            try:
+                result = quantize_stream(source, fmt, direction,
+                                         on_band=band_writer(writer, seconds), **common)
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            for k, v in seconds.items():
+                result.seconds[k] += v
+    else:
+        result = quantize_stream(source, fmt, direction, **common)
+    print(summary(result, time.perf_counter() - start))
     if args.out:
         print(f"wrote {args.out} (the kernel's output)")
-    problem = result.golden_problem() if result.golden is not None else None
+    problem = result.golden_problem()
     if problem is not None:
         raise InputError(problem)
     return 0

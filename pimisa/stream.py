@@ -1,0 +1,305 @@
+"""Streaming quantization: a tensor of any size through the emulated kernel in bounded memory.
+
+The tensor is cut into bands of whole hp16 tile rows (16 tensor rows each; blocks of both
+directions lie inside one tile row, so a band's codes are exactly those rows of the whole
+tensor's codes). Each band is one launch of `band_slots` tile slots: lay it out, emulate, read
+the packed blocks back, check them against the golden model, hand them to a sink, and reuse the
+same machine for the next band. Nothing of the size of the tensor is ever allocated: peak memory
+is about BYTES_PER_ELEMENT x the band's elements (plus the interpreter and the kernel), whatever
+the tensor's size. The input may be a memory-mapped .npy (pimisa.tensorio.map_npy): a band is
+read from it only when it is processed.
+
+The PIM time is that of the whole tensor's launch (all slots at once), split into several
+launches when the slots exceed a PIM unit's rows; it does not depend on the band size.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pimisa.arch import DEFAULT_ARCH, Arch, load_arch
+from pimisa.dram import time_launch
+from pimisa.emulator import Backend, get_backend, run
+from pimisa.emulator.state import Machine
+from pimisa.errors import InputError
+from pimisa.formats import SharedMicroCodes, decode, encode
+from pimisa.layout import SUB, get_layout
+from pimisa.mxlayout import PACKED_FORMATS, read_codes, tile_grid
+from pimisa.program import Program
+from pimisa.quantize import (
+    as_tensor,
+    block_mismatches,
+    check_choice,
+    first_mismatch,
+    golden_message,
+    kernel_name,
+    kernel_regions,
+    load_quant_kernel,
+)
+
+BAND_ELEMENTS = 1 << 22  # tensor elements per band (default): 16 MiB of float32
+# Measured peak of a band's working set (machine, band copy, packed words, unpacked and golden
+# codes, check and decode temporaries, writer buffers), bytes per band element; see
+# tests/test_stream.py, which runs a tensor under an address-space limit derived from it.
+BYTES_PER_ELEMENT = 40
+PHASES = ("read", "layout", "emulate", "readout", "golden", "check", "decode", "write")
+
+
+@dataclass(frozen=True)
+class PimTime:
+    """Modeled PIM time of the tensor's launches (DRAM scheduler)."""
+
+    cycles: int
+    ns: float
+    launches: int
+    slots: int
+
+
+@dataclass
+class Band:
+    """What one band produced: its kernel codes, golden codes and check."""
+
+    index: int
+    row0: int  # first tensor row of the band
+    hp: np.ndarray  # the band's float32 input (rows x cols)
+    codes: SharedMicroCodes  # the kernel's, for the band's rows
+    golden: SharedMicroCodes | None
+    mismatches: int  # differing blocks (0 without golden)
+    first: str | None  # the first differing block, in tensor coordinates
+
+
+@dataclass
+class StreamResult:
+    """A streamed quantization: sizes, costs and the golden check of the whole tensor."""
+
+    fmt: str
+    direction: str
+    shape: tuple[int, int]
+    arch: Arch
+    tiles: int
+    bands: int
+    band_rows: int
+    band_slots: int
+    commands: int
+    backend: str
+    pim: PimTime
+    lp_bytes: int
+    golden: bool
+    mismatches: int = 0
+    blocks: int = 0
+    first_mismatch: str | None = None
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+
+    @property
+    def hp_bytes(self) -> int:
+        """Bytes of the float32 tensor."""
+        return self.shape[0] * self.shape[1] * 4
+
+    @property
+    def bits_per_element(self) -> float:
+        """LP footprint per tensor element, in bits."""
+        return self.lp_bytes * 8 / (self.shape[0] * self.shape[1])
+
+    @property
+    def emulator_seconds(self) -> float:
+        """Wall time of the emulated kernel runs."""
+        return self.seconds["emulate"]
+
+    def golden_problem(self) -> str | None:
+        """None when the kernel matched the golden model (or no check ran), else the count
+        and the first differing block."""
+        if not self.mismatches:
+            return None
+        return golden_message(self.fmt, self.direction, self.mismatches, self.blocks,
+                              self.first_mismatch or "")
+
+
+def blocks_of(shape: tuple[int, int], direction: str) -> int:
+    """Blocks of 16 a tensor of `shape` has along `direction`."""
+    rows, cols = shape
+    return rows * -(-cols // SUB) if direction == "row" else -(-rows // SUB) * cols
+
+
+def band_tile_rows(shape: tuple[int, int], geometry, band_elements: int) -> int:
+    """Tile rows per band: about `band_elements` elements, rounded to whole slots if possible."""
+    tr, tc = tile_grid(shape, geometry.lanes)
+    units = geometry.total_units
+    per_tile_row = SUB * tc * SUB * geometry.lanes
+    k = max(1, band_elements // per_tile_row)
+    whole = units // math.gcd(tc, units)  # tile rows that fill a whole number of slots
+    if k >= whole:
+        k = k // whole * whole
+    return min(k, tr)
+
+
+def pim_time(program: Program, arch: Arch, slots: int) -> PimTime:
+    """Time of `slots` tile slots: one launch, or as many full launches as a unit's rows hold."""
+    cap = max(1, arch.geometry.rows * arch.geometry.banks_per_pim_unit // program.meta.tile_rows)
+    full, rest = divmod(slots, cap)
+    cycles, ns, launches = 0, 0.0, 0
+    for count, n in ((full, cap), (1 if rest else 0, rest)):
+        if count:
+            t = time_launch(program, arch, n)
+            cycles += count * t.cycles
+            ns += count * t.ns
+            launches += count
+    return PimTime(cycles, ns, launches, slots)
+
+
+class BandRunner:
+    """Runs bands of a tensor through one kernel on one reused machine."""
+
+    def __init__(self, program: Program, arch: Arch, fmt: str, direction: str,
+                 backend: Backend | str | None, max_slots: int) -> None:
+        self.program, self.arch, self.fmt, self.direction = program, arch, fmt, direction
+        self.source, self.region = kernel_regions(program, fmt, direction)
+        self.layout = get_layout(self.source.layout)
+        self.layout.check_region(self.source, arch.geometry)
+        get_layout(self.region.layout).check_region(self.region, arch.geometry)
+        self.backend = backend if backend is not None and not isinstance(backend, str) \
+            else get_backend(backend)
+        self.machine = Machine(arch.geometry, program.meta.tile_rows, max_slots)
+
+    def _machine(self, slots: int) -> Machine:
+        """A fresh-state machine of `slots` slots sharing the reused memory."""
+        big = self.machine
+        m = Machine.__new__(Machine)
+        m.geometry, m.tile_rows, m.slots = big.geometry, big.tile_rows, slots
+        m.mem = big.mem[:slots * big.tile_rows]
+        m.mem.fill(0)
+        m.vregs = np.zeros_like(big.vregs)
+        m.masks = np.zeros_like(big.masks)
+        return m
+
+    def run(self, hp: np.ndarray, seconds: dict[str, float]) -> SharedMicroCodes:
+        """The kernel's codes for one band (a float32 array of whole tile rows but the last)."""
+        t0 = time.perf_counter()
+        g = self.arch.geometry
+        slots = self.layout.slots(hp.shape, g)
+        machine = self._machine(slots)
+        self.layout.place(machine.region_words(self.source), hp)
+        t1 = time.perf_counter()
+        run(self.program, machine, self.backend)
+        t2 = time.perf_counter()
+        codes = read_codes(machine.region_words(self.region), PACKED_FORMATS[self.fmt],
+                           self.direction, hp.shape)
+        t3 = time.perf_counter()
+        seconds["layout"] += t1 - t0
+        seconds["emulate"] += t2 - t1
+        seconds["readout"] += t3 - t2
+        return codes
+
+
+def band_rows_of(shape: tuple[int, int], arch: Arch, band_elements: int) -> int:
+    """Tensor rows per band."""
+    return SUB * band_tile_rows(shape, arch.geometry, band_elements)
+
+
+def band_starts(rows: int, band_rows: int) -> Iterator[tuple[int, int]]:
+    """(first row, end row) of each band."""
+    for r0 in range(0, rows, band_rows):
+        yield r0, min(rows, r0 + band_rows)
+
+
+def check_band(codes: SharedMicroCodes, hp: np.ndarray, fmt: str, direction: str, row0: int,
+               shape: tuple[int, int], seconds: dict[str, float]
+               ) -> tuple[SharedMicroCodes, int, str | None]:
+    """(golden codes, differing blocks, first differing block) of one band."""
+    t0 = time.perf_counter()
+    ref = encode(hp, fmt, direction)
+    t1 = time.perf_counter()
+    bad = block_mismatches(ref, codes)
+    count = int(np.count_nonzero(bad))
+    first = first_mismatch(ref, codes, bad, row0, shape) if count else None
+    seconds["golden"] += t1 - t0
+    seconds["check"] += time.perf_counter() - t1
+    return ref, count, first
+
+
+def check_source(x: object, where: str = "input") -> None:
+    """InputError unless `x` is a non-empty 2-D real array (or band source: shape, dtype and
+    row slicing, like pimisa.tensorio.NpyFile)."""
+    shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
+    if shape is None or dtype is None or not hasattr(x, "__getitem__"):
+        raise InputError(f"{where}: expected an array, got {type(x).__name__}")
+    if len(shape) != 2:
+        raise InputError(f"{where}: expected a 2-D array, got shape {tuple(shape)}")
+    if 0 in shape:
+        raise InputError(f"{where}: the array is empty (shape {tuple(shape)})")
+    if np.dtype(dtype).kind not in "fiub":
+        raise InputError(f"{where}: dtype {dtype} is not convertible to float32")
+
+
+def quantize_stream(
+    x: np.ndarray,
+    fmt: str,
+    direction: str,
+    arch: Arch | str = DEFAULT_ARCH,
+    backend: Backend | str | None = None,
+    golden: bool = False,
+    program: Program | None = None,
+    on_band: Callable[[Band], None] | None = None,
+    band_elements: int = BAND_ELEMENTS,
+    progress: Callable[[int, int], None] | None = None,
+    where: str = "input",
+    reject_nan: bool = False,
+) -> StreamResult:
+    """Quantize a 2-D tensor (any real dtype, e.g. a memory map) band by band on the emulator.
+
+    `on_band(band)` receives each band in row order (write it, accumulate statistics);
+    `progress(rows done, rows)` is called after each band. With `golden`, every band is
+    checked against the golden model; the result counts the differing blocks.
+    """
+    check_choice(fmt, direction)
+    arch = arch if isinstance(arch, Arch) else load_arch(arch)
+    check_source(x, where)
+    if band_elements < 1:
+        raise InputError(f"the band size must be at least one element, got {band_elements}")
+    if program is None:
+        program = load_quant_kernel(kernel_name(fmt, direction), arch)
+    shape = (int(x.shape[0]), int(x.shape[1]))
+    g = arch.geometry
+    rows_per_band = band_rows_of(shape, arch, band_elements)
+    tr, tc = tile_grid(shape, g.lanes)
+    band_slots = -(-(rows_per_band // SUB) * tc // g.total_units)
+    runner = BandRunner(program, arch, fmt, direction, backend, band_slots)
+    total_slots = -(-tr * tc // g.total_units)
+    wpb = PACKED_FORMATS[fmt].words_per_block
+    result = StreamResult(
+        fmt, direction, shape, arch, tr * tc, -(-shape[0] // rows_per_band), rows_per_band,
+        band_slots, len(program), runner.backend.name, pim_time(program, arch, total_slots),
+        tr * tc * SUB * g.lanes * wpb * 4, golden, blocks=blocks_of(shape, direction))
+    seconds = result.seconds
+    for index, (r0, r1) in enumerate(band_starts(shape[0], rows_per_band)):
+        t0 = time.perf_counter()
+        hp = as_tensor(x[r0:r1], where, reject_nan=False)
+        if reject_nan and np.isnan(hp).any():
+            r, c = np.argwhere(np.isnan(hp))[0]
+            raise InputError(f"{where}: NaN at [{r0 + r}, {c}] (--reject-nan)")
+        seconds["read"] += time.perf_counter() - t0
+        codes = runner.run(hp, seconds)
+        ref, count, first = None, 0, None
+        if golden:
+            ref, count, first = check_band(codes, hp, fmt, direction, r0, shape, seconds)
+            if count and result.first_mismatch is None:
+                result.first_mismatch = first
+            result.mismatches += count
+        if on_band is not None:
+            on_band(Band(index, r0, hp, codes, ref, count, first))
+        if progress is not None:
+            progress(r1, shape[0])
+    return result
+
+
+def dequantize_band(band: Band, seconds: dict[str, float] | None = None) -> np.ndarray:
+    """The float32 values of a band's kernel codes (decoded once, table-driven)."""
+    t0 = time.perf_counter()
+    values = decode(band.codes)
+    if seconds is not None:
+        seconds["decode"] += time.perf_counter() - t0
+    return values
