@@ -8,7 +8,12 @@ the emulator, and its decoded output is compared with pimisa.formats: values bit
 float32 (NaN == NaN, +0 == -0), and for finite blocks the shared exponent, micro-exponents and
 element codes (the sign of a zero code is free). A failure shrinks to a small tensor; its
 Mismatch names the first wrong block, expected against got, and the kernel's source line that
-stored the wrong word (the last `st` to that region word).
+stored the wrong word (the last `st` that really wrote that lane of that word, predicates
+included: pimisa.stepper.last_store replays the launch on the numpy twin).
+
+`fuzz` does the same for any kernel against any reference (pimisa.references): a golden format
+or a user's Python function; inputs are drawn per layout (pimisa.testing.kernel_inputs) and
+outputs compare bit for bit, NaN == NaN.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 from hypothesis import HealthCheck, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
+from hypothesis.strategies import SearchStrategy
 
 from pimisa.arch import Arch, Geometry
 from pimisa.emulator import Backend, run
 from pimisa.emulator.launch import prepare
+from pimisa.errors import InputError
 from pimisa.formats import SharedMicroCodes, decode, encode
-from pimisa.isa import ALL_BANKS, BY_MNEMONIC
 from pimisa.mxlayout import (
     NAN_BLOCK,
     blocks_to_codes,
@@ -36,7 +42,9 @@ from pimisa.mxlayout import (
 from pimisa.mxpack import BLOCK, PACKED_FORMATS
 from pimisa.program import Program, Region
 from pimisa.quantize import block_mismatches, kernel_regions
-from pimisa.testing import adversarial_tensors
+from pimisa.references import LoadedReference, expected_outputs
+from pimisa.stepper import last_store
+from pimisa.testing import adversarial_tensors, kernel_inputs
 
 FUZZ_CHANNELS = 1  # fuzz on one channel of the preset: same units, lanes and columns, less state
 
@@ -87,19 +95,9 @@ class Mismatch:
         ])
 
 
-def last_store(program: Program, region: Region, word: int, unit: int, slot: int,
-               geometry: Geometry) -> int | None:
-    """Index of the last `st` that writes region word `word` in `unit`'s tile, or None."""
-    rec = program.records
-    cols = geometry.cols
-    row, col = region.row + word // cols, word % cols
-    unit_row = slot * program.meta.tile_rows + row
-    bank = (unit % geometry.units_per_channel) * geometry.banks_per_pim_unit
-    bank += unit_row // geometry.rows
-    hits = ((rec["op"] == BY_MNEMONIC["st"].opcode) & (rec["row"] == row) & (rec["col"] == col)
-            & ((rec["bank"] == ALL_BANKS) | (rec["bank"] == bank)))
-    found = np.flatnonzero(hits)
-    return int(found[-1]) if found.size else None
+def _unit_row(program: Program, region: Region, word: int, geometry: Geometry) -> tuple[int, int]:
+    """(tile row, column) of region word `word`."""
+    return region.row + word // geometry.cols, word % geometry.cols
 
 
 def _block_site(direction: str, block: tuple[int, int], lanes: int) -> tuple[int, ...]:
@@ -133,6 +131,11 @@ def _block_values(a: np.ndarray, direction: str, block: tuple[int, int]) -> np.n
     return out
 
 
+def kernel_input(program: Program) -> Region:
+    """The first input region of a kernel."""
+    return next(r for r in program.meta.regions if r.kind == "input")
+
+
 def describe_mismatch(program: Program, geometry: Geometry, x: np.ndarray,
                       expected: SharedMicroCodes, got: SharedMicroCodes, got_blocks: np.ndarray,
                       block: tuple[int, int]) -> Mismatch:
@@ -151,7 +154,9 @@ def describe_mismatch(program: Program, geometry: Geometry, x: np.ndarray,
         differ = np.flatnonzero(want_words != have_words)
         wrong = int(differ[0]) if differ.size else 0
     word = b * len(want_words) + wrong
-    store = last_store(program, region, word, unit, slot, geometry)
+    row, col = _unit_row(program, region, word, geometry)
+    machine, _ = prepare(program, geometry, {kernel_input(program).name: x})
+    store = last_store(program, machine, slot, unit, k, row, col)
     i, j = block
     first, real = (16 * j, x.shape[1]) if d == "row" else (16 * i, x.shape[0])
     span = (f"row {i}, columns {first}..{first + 15}" if d == "row"
@@ -199,7 +204,7 @@ class FuzzReport:
     """How a fuzzing session went: examples run (shrinking included) and the failure, if any."""
 
     examples: int
-    failure: Mismatch | None
+    failure: Mismatch | OutputMismatch | None
 
 
 def fuzz_kernel(program: Program, fmt: str, direction: str, arch: Arch,
@@ -227,5 +232,190 @@ def fuzz_kernel(program: Program, fmt: str, direction: str, arch: Arch,
     try:
         test()
     except KernelMismatch as exc:
+        return FuzzReport(count, exc.mismatch)
+    return FuzzReport(count, None)
+
+
+# ---- any kernel against any reference ----
+
+
+@dataclass
+class OutputMismatch:
+    """The first output element where a kernel differs from its reference."""
+
+    output: str
+    index: tuple[int, ...] | None  # None: the shapes differ
+    expected: str  # value as text (typed and hex)
+    got: str
+    inputs: list[str]  # input elements at the same index, "W[3, 4] = 1.5 (0x3fc00000)"
+    where: str  # slot / unit / lane / region word of the wrong element, if known
+    source: str  # source line of the st that wrote the wrong word
+    shapes: dict[str, tuple[int, ...]]  # of every input
+
+    def render(self) -> str:
+        """Multi-line description for the terminal."""
+        ins = ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in self.shapes.items())
+        if self.index is None:
+            return (f"output {self.output}: {self.got} (inputs {ins})\n"
+                    f"  expected {self.expected}")
+        at = ", ".join(map(str, self.index))
+        lines = [f"mismatch in output {self.output}[{at}] (inputs {ins})",
+                 f"  expected  {self.expected}", f"  got       {self.got}"]
+        lines += [f"  input     {text}" for text in self.inputs]
+        if self.where:
+            lines.append(f"  {self.where}")
+        lines.append(f"  wrong word stored by {self.source}")
+        return "\n".join(lines)
+
+
+def _text(value: np.generic, float_view: bool) -> str:
+    bits = int(np.asarray(value).astype(np.int64) & 0xFFFFFFFF) if not float_view else \
+        int(np.asarray(value, np.float32).view(np.uint32))
+    if float_view:
+        return f"{float(value)!r} ({bits:#010x})"
+    return f"{int(value)} ({bits:#010x})"
+
+
+def _compare(expected: np.ndarray, got: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Per element: does `got` equal `expected` bit for bit (NaN == NaN)? And whether the
+    values are floats."""
+    if expected.dtype.kind == "f":
+        with np.errstate(all="ignore"):
+            want = np.ascontiguousarray(expected, np.float32)
+        have = np.ascontiguousarray(got).view(np.float32) if got.dtype.itemsize == 4 else \
+            np.asarray(got, np.float32)
+        same = want.view(np.uint32) == have.view(np.uint32)
+        return same | (np.isnan(want) & np.isnan(have)), True
+    want = np.asarray(expected).astype(np.int64) & 0xFFFFFFFF
+    have = (np.ascontiguousarray(got).view(np.uint32) if got.dtype.itemsize == 4
+            else np.asarray(got).astype(np.int64) & 0xFFFFFFFF)
+    return want == have, False
+
+
+def _gathers(layout: object) -> bool:
+    """True when the layout's read_back picks region words unchanged (so a marker read back
+    tells which word an output element came from)."""
+    return getattr(layout, "gathers_words", True)
+
+
+def _word_of(machine_words: np.ndarray, layout: object, shape: tuple[int, ...] | None,
+             index: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """(slot, region word, unit, lane) that output element `index` was read from."""
+    if not _gathers(layout):
+        return None
+    marker = np.arange(machine_words.size, dtype=np.uint32).reshape(machine_words.shape)
+    try:
+        ids = np.asarray(layout.read_back(marker, shape)).view(np.uint32)  # type: ignore[attr-defined]
+        flat = int(ids[index])
+    except (InputError, ValueError, IndexError, TypeError):
+        return None
+    return tuple(int(v) for v in np.unravel_index(flat, machine_words.shape))  # type: ignore[return-value]
+
+
+def describe_output_mismatch(program: Program, geometry: Geometry,
+                             inputs: dict[str, np.ndarray], name: str, expected: np.ndarray,
+                             got: np.ndarray) -> OutputMismatch | None:
+    """The first element of output `name` that differs from `expected`, explained; or None."""
+    from pimisa.emulator.launch import output_shape
+    from pimisa.layout import get_layout
+
+    shapes = {k: tuple(v.shape) for k, v in inputs.items()}
+    if expected.shape != got.shape:
+        return OutputMismatch(name, None, f"shape {expected.shape} (the reference's)",
+                              f"the kernel's output has shape {got.shape}", [], "", "", shapes)
+    same, is_float = _compare(expected, got)
+    bad = np.argwhere(~same)
+    if not bad.size:
+        return None
+    index = tuple(int(i) for i in bad[0])
+    want = np.asarray(expected, np.float32) if is_float else expected
+    have = np.ascontiguousarray(got).view(np.float32) if is_float and got.dtype.itemsize == 4 \
+        else got
+    elements = []
+    for k, arr in inputs.items():
+        if arr.shape == expected.shape:
+            elements.append(f"{k}[{', '.join(map(str, index))}] = "
+                            f"{_text(arr[index], arr.dtype.kind == 'f')}")
+    region = program.meta.region(name)
+    layout = get_layout(region.layout)
+    machine, placed = prepare(program, geometry, inputs)
+    words = machine.region_words(region)
+    site = _word_of(words, layout, output_shape(region, program, placed), index)
+    where, source = "", "unknown (the layout does not map elements to single words)"
+    if site is not None:
+        slot, word, unit, lane = site
+        row, col = _unit_row(program, region, word, geometry)
+        where = (f"tile slot {slot}, unit {unit}, lane {lane}: region {name!r} word {word} "
+                 f"(tile row {row}, column {col})")
+        store = last_store(program, machine, slot, unit, lane, row, col)
+        source = program.location(store) if store is not None else \
+            "no st instruction (never written)"
+    return OutputMismatch(name, index, _text(want[index], is_float),
+                          _text(have[index], is_float), elements, where, source, shapes)
+
+
+class OutputFailure(AssertionError):
+    """Raised inside the hypothesis test so that hypothesis shrinks the failing inputs."""
+
+    def __init__(self, mismatch: OutputMismatch) -> None:
+        super().__init__(mismatch.render())
+        self.mismatch = mismatch
+
+
+def check_outputs(program: Program, arch: Arch, inputs: dict[str, np.ndarray],
+                  reference: LoadedReference,
+                  backend: Backend | str | None = None) -> OutputMismatch | None:
+    """Run the kernel on `inputs` and compare every output the reference gives."""
+    from pimisa.emulator.launch import launch
+
+    result = launch(program, arch.geometry, inputs, backend)
+    expected = expected_outputs(reference, program, inputs)
+    for name, want in expected.items():
+        mismatch = describe_output_mismatch(program, arch.geometry, inputs, name, want,
+                                            result.outputs[name])
+        if mismatch is not None:
+            return mismatch
+    return None
+
+
+def _resolve(strategies: dict, program: Program, geometry: Geometry) -> dict:
+    """Strategies by region name; a callable is called with (region, geometry)."""
+    out = {}
+    for name, value in strategies.items():
+        region = program.meta.region(name)
+        if region.kind != "input":
+            raise InputError(f"STRATEGIES names {name!r}, which is not an input region")
+        out[name] = value(region, geometry) if callable(value) and not isinstance(
+            value, SearchStrategy) else value
+    return out
+
+
+def fuzz(program: Program, arch: Arch, reference: LoadedReference,
+         backend: Backend | str | None = None, max_examples: int = 100,
+         seed: int | None = None, strategies: dict | None = None, max_rows: int = 80,
+         max_cols: int = 300) -> FuzzReport:
+    """Fuzz any kernel against a reference (pimisa.references) on `arch` (fuzz_arch for speed).
+
+    Inputs come from pimisa.testing.kernel_inputs, with the reference module's STRATEGIES and
+    then `strategies` replacing those of the regions they name. Emulator faults and other
+    PimisaErrors propagate (after shrinking).
+    """
+    overrides = _resolve({**reference.strategies, **(strategies or {})}, program, arch.geometry)
+    count = 0
+
+    @settings(max_examples=max_examples, deadline=None, database=None, print_blob=False,
+              verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck))
+    @given(kernel_inputs(program, arch.geometry, overrides, max_rows, max_cols))
+    def check(inputs: dict[str, np.ndarray]) -> None:
+        nonlocal count
+        count += 1
+        mismatch = check_outputs(program, arch, inputs, reference, backend)
+        if mismatch is not None:
+            raise OutputFailure(mismatch)
+
+    test = hypothesis_seed(seed)(check) if seed is not None else check
+    try:
+        test()
+    except OutputFailure as exc:
         return FuzzReport(count, exc.mismatch)
     return FuzzReport(count, None)

@@ -257,16 +257,9 @@ def tensor_shapes(draw: st.DrawFn, max_rows: int = 80,
 
 
 @st.composite
-def adversarial_tensors(draw: st.DrawFn, max_rows: int = 80, max_cols: int = 300,
-                        nan: bool = True, max_overlay: int = 24) -> np.ndarray:
-    """2-D float32 tensors that stress MX quantizers, built to shrink well.
-
-    A base tensor (zeros, or seeded runs of 16 of one kind of pimisa.formats.samples or all of
-    them mixed, along rows or along columns) gets up to `max_overlay` single elements drawn by
-    hypothesis from `float32_bits` (NaN/Inf sprinkles when `nan`). Failures shrink toward a
-    small all-zero tensor holding the few elements that matter.
-    """
-    shape = draw(tensor_shapes(max_rows, max_cols))
+def tensors_of_shape(draw: st.DrawFn, shape: tuple[int, int], nan: bool = True,
+                     max_overlay: int = 24) -> np.ndarray:
+    """An adversarial float32 tensor of exactly `shape` (see adversarial_tensors)."""
     kind = draw(st.sampled_from(TENSOR_BASES))
     seed = draw(st.integers(0, (1 << 32) - 1)) if kind != "zeros" else 0
     x = _base_tensor(kind, seed, shape, draw(st.booleans()))
@@ -276,3 +269,124 @@ def adversarial_tensors(draw: st.DrawFn, max_rows: int = 80, max_cols: int = 300
     for r, c, value in draw(st.lists(cells, max_size=max_overlay)):
         bits[r, c] = value
     return x
+
+
+@st.composite
+def adversarial_tensors(draw: st.DrawFn, max_rows: int = 80, max_cols: int = 300,
+                        nan: bool = True, max_overlay: int = 24) -> np.ndarray:
+    """2-D float32 tensors that stress MX quantizers, built to shrink well.
+
+    A base tensor (zeros, or seeded runs of 16 of one kind of pimisa.formats.samples or all of
+    them mixed, along rows or along columns) gets up to `max_overlay` single elements drawn by
+    hypothesis from `float32_bits` (NaN/Inf sprinkles when `nan`). Failures shrink toward a
+    small all-zero tensor holding the few elements that matter.
+    """
+    return draw(tensors_of_shape(draw(tensor_shapes(max_rows, max_cols)), nan, max_overlay))
+
+
+# ---- inputs of any kernel, by layout (pimisa fuzz --ref / --golden) ----
+
+RAW_DTYPES = ("float32", "int32", "uint32")
+
+
+def _raw_fill(seed: int, shape: tuple[int, int], dtype: str) -> np.ndarray:
+    """A seeded raw tensor: adversarial floats (float32) or edge-biased words (int types)."""
+    from pimisa.formats.samples import adversarial
+
+    if dtype == "float32":
+        return adversarial(np.random.default_rng(seed), shape)
+    return _lane_fill(seed, 4, shape).view(np.dtype(dtype))
+
+
+@st.composite
+def raw_arrays(draw: st.DrawFn, rows: int, width: int, dtype: str = "float32",
+               max_overlay: int = 16) -> np.ndarray:
+    """(rows, width) arrays of a raw region: a seeded base (adversarial float32 values, or
+    int32/uint32 words biased to edges) plus up to `max_overlay` drawn elements; shrinks toward
+    zeros holding the few elements that matter."""
+    if dtype not in RAW_DTYPES:
+        raise ValueError(f"dtype {dtype!r}: expected one of {', '.join(RAW_DTYPES)}")
+    zero = draw(st.booleans())
+    x = (np.zeros((rows, width), np.dtype(dtype)) if zero
+         else _raw_fill(draw(st.integers(0, (1 << 32) - 1)), (rows, width), dtype))
+    bits = x.view(np.uint32)
+    value = float32_bits() if dtype == "float32" else words()
+    cells = st.tuples(st.integers(0, rows - 1), st.integers(0, width - 1), value)
+    for r, c, v in draw(st.lists(cells, max_size=max_overlay)):
+        bits[r, c] = v
+    return x
+
+
+def region_width(region, geometry: Geometry) -> int:
+    """Elements per tile of a raw input: its `width=` parameter, else the whole region."""
+    whole = region.rows * geometry.cols * geometry.lanes
+    width = region.params.get("width", whole)
+    if not isinstance(width, int) or not 1 <= width <= whole:
+        from pimisa.errors import InputError
+
+        raise InputError(f"input {region.name!r}: width={width!r} must be an integer in "
+                         f"1..{whole} (the region's words x lanes)")
+    return width
+
+
+def _raw_strategy(region, geometry: Geometry, shared: dict) -> st.SearchStrategy[np.ndarray]:
+    dtype = str(region.params.get("dtype", "float32"))
+    if dtype not in RAW_DTYPES:
+        from pimisa.errors import InputError
+
+        raise InputError(f"input {region.name!r}: dtype={dtype!r} (want "
+                         f"{', '.join(RAW_DTYPES)})")
+    return raw_arrays(shared["tiles"], region_width(region, geometry), dtype)
+
+
+def _tensor_strategy(region, geometry: Geometry, shared: dict) -> st.SearchStrategy[np.ndarray]:
+    return tensors_of_shape(shared["shape"])
+
+
+# Input strategies by layout name: f(region, geometry, shared) where `shared` holds what the
+# inputs of one example have in common ("shape": the 2-D tensor shape of tensor layouts,
+# "tiles": the row count of raw inputs). A layout object may instead define a method
+# `strategy(region, geometry, shared)`.
+LAYOUT_STRATEGIES = {"raw": _raw_strategy, "hp16": _tensor_strategy}
+
+
+def input_strategy(region, geometry: Geometry, shared: dict) -> st.SearchStrategy[np.ndarray]:
+    """The strategy for one input region, chosen by its layout."""
+    from pimisa.errors import InputError
+    from pimisa.layout import get_layout
+
+    layout = get_layout(region.layout)
+    own = getattr(layout, "strategy", None)
+    if own is not None:
+        return own(region, geometry, shared)
+    make = LAYOUT_STRATEGIES.get(region.layout)
+    if make is None:
+        raise InputError(f"input {region.name!r}: no input strategy for layout "
+                         f"{region.layout!r}; give one in the reference module's STRATEGIES")
+    return make(region, geometry, shared)
+
+
+@st.composite
+def kernel_inputs(draw: st.DrawFn, program, geometry: Geometry, overrides: dict | None = None,
+                  max_rows: int = 80, max_cols: int = 300,
+                  max_tiles: int | None = None) -> dict[str, np.ndarray]:
+    """Input arrays for every input region of `program`, by region name.
+
+    Tensor layouts share one drawn 2-D shape, raw inputs one drawn row (tile) count (up to two
+    slots of the geometry's units); `overrides` maps region names to strategies of their own.
+    """
+    overrides = overrides or {}
+    tiles_cap = max_tiles or 2 * geometry.total_units + 1
+    shared = {"shape": draw(tensor_shapes(max_rows, max_cols)),
+              "tiles": draw(st.one_of(st.sampled_from([1, geometry.total_units,
+                                                       min(tiles_cap, geometry.total_units + 1)]),
+                                      st.integers(1, tiles_cap)))}
+    out = {}
+    for region in program.meta.regions:
+        if region.kind != "input":
+            continue
+        strategy = overrides.get(region.name)
+        if strategy is None:
+            strategy = input_strategy(region, geometry, shared)
+        out[region.name] = draw(strategy)
+    return out
