@@ -80,3 +80,52 @@ def test_bad_user_file(capsys, tmp_path):
     assert code == 1 and out == ""
     assert f"{path} [gpus.x]: memory_gb must be a positive number, got 0" in err.splitlines()
 
+
+
+def test_scenario_and_set(capsys, cache):
+    code, out, _ = run(capsys, "--scenario", "default", "--model", "gpt3-125m", "--gpu",
+                       "mi300x", "--format", "mx6", "--json", "--cache-dir", cache,
+                       "--set", "pim.launch=block", "--set", "capacity.dp_shard=8")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["scenario"]["name"] == "default"
+    assert doc["settings"]["launch"] == "block" and doc["settings"]["setup"]["dp_shard"] == 8
+    pim = doc["results"]["gpt3-125m"]["mi300x"]["mx6"]["pim"]["row"]
+    assert 0 < pim["utilisation"] <= 1 and pim["slots"] == 1
+
+
+def test_bad_set_is_a_usage_error(capsys, cache):
+    code, out, err = run(capsys, "--set", "capacity.dp_shard=0", "--cache-dir", cache)
+    assert (code, out) == (2, "")
+    assert err.strip() == "pimisa: error: --set capacity.dp_shard: must be an integer >= 1, got 0"
+
+
+@pytest.mark.parametrize("output", ["table", "csv", "json"])
+def test_sweep_outputs(capsys, cache, tmp_path, output):
+    argv = ["sweep", "--model", "gpt3-350m", "--gpu", "mi300x", "--format", "mx6",
+            "--axis", "workload.micro_batch=1,4", "--axis", "pim.launch=weight,block",
+            "--output", output, "--cache-dir", cache]
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and err == ""
+    if output == "json":
+        records = json.loads(out)["records"]
+        assert len(records) == 4
+        by = {(r["workload.micro_batch"], r["pim.launch"]): r for r in records}
+        assert by[("4", "weight")]["fwd_slack"] > by[("1", "weight")]["fwd_slack"]
+        assert by[("1", "block")]["row_util"] >= by[("1", "weight")]["row_util"]
+    elif output == "csv":
+        lines = out.strip().splitlines()
+        assert lines[0].startswith("workload.micro_batch,pim.launch,model,gpu,format")
+        assert len(lines) == 5
+    else:
+        assert "fwd_slack_%" in out
+    path = tmp_path / "sweep.svg"
+    assert run(capsys, *argv, "--plot", str(path))[0] == 0
+    assert path.read_bytes().startswith(b"<?xml")
+
+
+def test_sweep_bad_axis(capsys, cache):
+    code, out, err = run(capsys, "sweep", "--axis", "workload.micro_batch=1,0",
+                         "--cache-dir", cache)
+    assert (code, out) == (2, "")
+    assert "--set workload.micro_batch: must be an integer >= 1, got 0" in err

@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 from pimisa.errors import UsageError
 from pimisa.jitq.gpu import Gpu, pass_time
-from pimisa.jitq.slack import SlackPoint, block_pim_time, slack_points
-from pimisa.jitq.throughput import block_time, iteration_loss, slowdown_for_loss
+from pimisa.jitq.slack import SlackPoint, hiding_gemms, slack_points
+from pimisa.jitq.throughput import block_time, iteration_loss, slowdown_at, slowdown_for_loss
 from pimisa.jitq.workloads import Model, block_gemms
 
 times = st.floats(1e-9, 1.0)
@@ -66,21 +66,36 @@ def test_slowdown_for_loss_inverts(gf, pf, gb, pb, layers, target):
         assert iteration_loss(points, layers, s).loss == pytest.approx(target, rel=1e-6)
 
 
-def test_slack_points_use_the_injected_pim_time():
+def test_slack_points_use_the_given_pim_time():
     model = Model("m", hidden=64, layers=4, heads=4, ffn=256)
     gpu = Gpu("g", {f: 1.0 for f in ("bf16", "mx9", "mx6", "mx4")}, 1.0, 1.0, 1, "hbm3")
-    calls = []
+    gemms = block_gemms(model, 128, 2)
+    fwd, bwd = slack_points(model, gpu, "mx4", gemms, {"row": 3e-6, "col": 5e-6})
+    assert (fwd.pim_s, bwd.pim_s) == (3e-6, 5e-6)
+    assert fwd.gpu_s == pass_time(gpu, gemms, "mx4", "fwd")
+    assert bwd.gpu_s == pass_time(gpu, gemms, "mx4", "bwd")
 
-    def pim(weight, fmt, direction):
-        calls.append((weight.name, weight.shape, fmt, direction))
-        return weight.elements * (1e-9 if direction == "row" else 2e-9)
 
-    fwd, bwd = slack_points(model, gpu, "mx4", tokens=128, tp=2, pim_time=pim)
-    elements = model.block_weight_params // 2
-    assert fwd.pim_s == pytest.approx(elements * 1e-9)
-    assert bwd.pim_s == pytest.approx(elements * 2e-9)
-    assert fwd.gpu_s == pass_time(gpu, block_gemms(model, 128, 2), "mx4", "fwd")
-    assert calls[:4] == [("qkv", (96, 64), "mx4", "row"), ("proj", (64, 32), "mx4", "row"),
-                         ("fc1", (128, 64), "mx4", "row"), ("fc2", (64, 128), "mx4", "row")]
-    assert block_pim_time(model, 1, "mx9", "col", pim) == pytest.approx(
-        model.block_weight_params * 2e-9)
+def test_hiding_gemms_by_hand():
+    model = Model("m", hidden=64, layers=4, heads=4, ffn=256)
+    weights_only = hiding_gemms(model, 2, 32, 1)
+    assert [g.kind for g in weights_only].count("wgrad") == 4
+    dgrad = hiding_gemms(model, 2, 32, 1, backward="dgrad")
+    assert [g.kind for g in dgrad] == [g.kind for g in weights_only if g.kind != "wgrad"]
+    attn = hiding_gemms(model, 2, 32, 2, attention=True)[-6:]
+    # per GPU: 2 sequences x 4/2 heads, d_head 16: QK^T 2 s s d, AV 2 s d s; backward 2x each
+    fwd = sum(g.flops for g in attn if g.kind == "fprop")
+    bwd = sum(g.flops for g in attn if g.kind == "dgrad")
+    assert fwd == 2 * (2 * 32 * 32 * 16 * 4) and bwd == 2 * fwd
+
+
+def test_slowdown_table_interpolates():
+    table = ((0.0, 0.0), (0.5, 0.1), (1.0, 0.3))
+    assert slowdown_at(table, 0.25) == pytest.approx(0.05)
+    assert slowdown_at(table, 0.75) == pytest.approx(0.2)
+    assert slowdown_at(table, 7.0) == 0.3 and slowdown_at(0.1, 0.9) == 0.1
+    points = _points(1.0, 0.5, 2.0, 1.0)
+    assert iteration_loss(points, 3, table).jitq_s == pytest.approx(
+        3 * (block_time(1.0, 0.5, 0.1) + block_time(2.0, 1.0, 0.1)) + 1.5)
+    assert iteration_loss(points, 3, 0.1, first_block_hidden=True).jitq_s == pytest.approx(
+        3 * (block_time(1.0, 0.5, 0.1) + block_time(2.0, 1.0, 0.1)))

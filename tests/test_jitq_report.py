@@ -10,6 +10,7 @@ from pimisa.errors import UsageError
 from pimisa.jitq.capacity import Setup
 from pimisa.jitq.figures import plot_slack
 from pimisa.jitq.gpu import load_gpus, pass_time
+from pimisa.jitq.pim import BlockPim
 from pimisa.jitq.report import (
     Options,
     capacity_table,
@@ -29,11 +30,11 @@ class ScaledPim:
     def __init__(self, ns_per_element):
         self.rate = ns_per_element
 
-    def seconds(self, gpu, weight, fmt, direction):
-        return weight.elements * self.rate[fmt][direction] * 1e-9
-
-    def row_opens(self, gpu, weight, fmt, direction):
-        return weight.elements // (2048 if direction == "row" else 256)
+    def block(self, gpu, weights, fmt, direction, kernel=None, per_block=False):
+        elements = sum(w.elements for w in weights)
+        tiles = -(-elements // 2048)
+        return BlockPim(elements * self.rate[fmt][direction] * 1e-9,
+                        elements // (2048 if direction == "row" else 256), tiles, tiles, 1)
 
 
 FAST = ScaledPim({f: {"row": 1e-4, "col": 2e-4} for f in ("mx9", "mx6", "mx4")})

@@ -7,8 +7,10 @@ Counted on the most loaded GPU (the first pipeline stage, which also holds the e
   weights (2 B), FP32 gradients (4 B), Adam moments (8 B); a distributed optimizer shards the
   master weights and moments over `dp_shard` data-parallel ranks;
 - the low-precision (LP) copies the GPU keeps without JIT-Q: the four weight matrices of every
-  block, in the training format, row-blocked (forward) and column-blocked (backward), at the
-  format's nominal bits per element (MX9 9, MX6 6, MX4 4, exponents included);
+  block, in the training format, row-blocked (forward) and column-blocked (backward) (or the
+  `lp_copies` the scenario names), at the format's nominal bits per element (MX9 9, MX6 6, MX4
+  4, exponents included) or as the kernels pack them (`lp_bits = "packed"`: MX9 10);
+- the components named in `sharded` are split over `dp_shard` data-parallel ranks;
 - activations, Korthikanti et al. 2022 ("Reducing Activation Recomputation in Large Transformer
   Models", Table 2 and Section 4.3), 16-bit activations, per layer:
       no recomputation:       sbh(34 + 5as/h) / t            with sequence parallelism (or t = 1)
@@ -32,10 +34,12 @@ from dataclasses import dataclass, replace
 from pimisa.errors import UsageError
 from pimisa.formats import get_format
 from pimisa.jitq.workloads import Model
+from pimisa.mxpack import PACKED_FORMATS
 
 RECOMPUTE = ("none", "selective", "full")
 GB = 1e9
 TP_DEGREES = (1, 2, 4, 8)
+BLOCK = 16  # elements per MX9/MX6/MX4 block
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,9 @@ class Setup:
     grad_bytes: float = 4.0
     optimizer_bytes: float = 8.0
     dp_shard: int = 1
+    sharded: tuple[str, ...] = ("master", "optimizer")  # split over dp_shard ranks
+    lp_copies: tuple[str, ...] = ("row", "col")  # LP copies the baseline keeps
+    lp_bits: str = "nominal"  # or "packed": the kernels' whole 32-bit words per block
 
     def check(self, model: Model) -> None:
         """UsageError for a setup the model cannot be trained with."""
@@ -121,23 +128,35 @@ def activation_bytes(model: Model, setup: Setup, layers: float | None = None) ->
     return total
 
 
+def lp_bits_per_element(fmt: str, mode: str = "nominal") -> float:
+    """Bits an LP copy takes per element: nominal (exponents included) or as packed."""
+    if mode == "packed":
+        packed = PACKED_FORMATS[fmt]
+        return packed.words_per_block * 32 / BLOCK
+    return get_format(fmt).bits_per_element
+
+
 def memory(model: Model, setup: Setup, fmt: str, layers: float | None = None) -> Memory:
     """Memory of the most loaded GPU when training `model` in `fmt` (optionally with a
     different, possibly fractional, layer count, to ask how large a model fits)."""
     setup.check(model)
-    bits = get_format(fmt).bits_per_element
+    bits = lp_bits_per_element(fmt, setup.lp_bits)
     total_layers = model.layers if layers is None else layers
     stage_layers = math.ceil(total_layers / setup.pp) if layers is None else layers / setup.pp
     params = (stage_layers * model.block_params + model.embedding_params) / setup.tp
     weights = stage_layers * model.block_weight_params / setup.tp
     lp_bytes = weights * bits / 8
+
+    def state(name: str, per_param: float) -> float:
+        return params * per_param / (setup.dp_shard if name in setup.sharded else 1)
+
     return Memory(
-        master=params * setup.master_bytes / setup.dp_shard,
-        working=params * setup.working_bytes,
-        grads=params * setup.grad_bytes,
-        optimizer=params * setup.optimizer_bytes / setup.dp_shard,
+        master=state("master", setup.master_bytes),
+        working=state("working", setup.working_bytes),
+        grads=state("grads", setup.grad_bytes),
+        optimizer=state("optimizer", setup.optimizer_bytes),
         activations=activation_bytes(model, setup, total_layers),
-        lp={"row": lp_bytes, "col": lp_bytes},
+        lp={d: lp_bytes for d in setup.lp_copies},
     )
 
 

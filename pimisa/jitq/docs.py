@@ -17,6 +17,7 @@ from pimisa.jitq.capacity import Setup, larger_model, lower_tp, memory
 from pimisa.jitq.figures import data_digest, plot_slack
 from pimisa.jitq.gpu import MX_FORMATS, Gpu, load_gpus
 from pimisa.jitq.report import Options, PimModel, Row, claims, min_batch, sweep
+from pimisa.jitq.scenario import bundled_names, field_docs
 from pimisa.jitq.throughput import DEFAULT_SLOWDOWN, iteration_loss, slowdown_for_loss
 from pimisa.jitq.workloads import Model, load_models
 
@@ -206,6 +207,28 @@ def markdown(rows: list[Row], gpus: list[Gpu], model_175b: Model, pim: PimModel)
         "shards the last two), the row and column LP copies at the format's nominal bits, "
         "activations by Korthikanti et al. 2022 (sequence parallelism, selective "
         "recomputation); the first pipeline stage.",
+        "",
+        "## Scenarios",
+        "",
+        "Every assumption above is a field of a scenario (`pimisa/jitq/scenarios/*.toml`, "
+        "each table with its source): `pimisa jitq --scenario NAME|FILE` picks one (default "
+        "`default`, the numbers on this page), `--set PATH=VALUE` overrides any field "
+        "(validated; a bad value is one error line naming the field), and "
+        "`pimisa jitq sweep --axis PATH=V1,V2,...` runs a grid of them (table, CSV or JSON, "
+        "`--plot`). Models and GPUs are `[models.NAME]` / `[gpus.NAME]` tables with the "
+        "preset keys, or `from = \"NAME\"` plus overrides (`gpus.NAME.pim` overrides the DRAM "
+        "preset's geometry: `banks_per_pim_unit`, `lanes`, ...). Bundled: "
+        f"{', '.join(f'`{n}`' for n in bundled_names())}.",
+        "",
+        *_md_table(["field", "value", "meaning"],
+                   [[f"`{p}`", v, m] for p, v, m in field_docs()]),
+        "",
+        "JSON (`pimisa jitq --json`): `settings` (the options used), `scenario` (`name`, "
+        "`fields`: the scenario as loaded, overrides applied), `results` by model, GPU and "
+        "format with `setup`, `slack` (pass -> direction -> gpu_us, pim_us, slack_us, "
+        "slack_fraction, min_batch), `row_opens`, `pim` (direction -> tiles, slots, units, "
+        "utilisation), `throughput` and `capacity` (with `savings`), and `claims` (`text`, "
+        "`holds`, `evidence`).",
         "",
         "## GPUs",
         "",

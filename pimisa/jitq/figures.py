@@ -75,3 +75,45 @@ def plot_slack(rows: list[Row], path: str | Path) -> None:
                     metadata={"Description": data_digest(rows), "Date": None}
                     if kind == "svg" else {"Description": data_digest(rows)})
     plt.close(fig)
+
+
+def _save(fig: object, path: str | Path, digest: str) -> None:
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    kind = figure_format(path)
+    with matplotlib.rc_context({"svg.hashsalt": "pimisa-jitq"}), atomic_open(path, "wb") as handle:
+        fig.savefig(handle, format=kind, dpi=110,  # type: ignore[attr-defined]
+                    metadata={"Description": digest, "Date": None}
+                    if kind == "svg" else {"Description": digest})
+    plt.close(fig)  # type: ignore[arg-type]
+
+
+def plot_metric(records: list[dict[str, object]], axis: str, metric: str,
+                path: str | Path) -> None:
+    """A sweep's `metric` (a fraction) against its first axis, one line per model, GPU and
+    format; written atomically to `path` (.png or .svg)."""
+    figure_format(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = list(dict.fromkeys(str(r[axis]) for r in records))
+    lines: dict[str, dict[str, float]] = {}
+    for r in records:
+        key = f"{r['model']} {r['gpu']} {r['format']}"
+        lines.setdefault(key, {})[str(r[axis])] = 100 * float(r[metric])  # type: ignore[arg-type]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for key, ys in lines.items():
+        ax.plot([x for x in xs if x in ys], [ys[x] for x in xs if x in ys], marker="o",
+                label=key, linewidth=1)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(axis)
+    ax.set_ylabel(f"{metric} (%)")
+    ax.grid(alpha=0.3)
+    if len(lines) <= 12:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    digest = hashlib.sha256(repr(sorted(lines.items())).encode()).hexdigest()[:32]
+    _save(fig, path, f"pimisa-jitq-sweep:{digest}")

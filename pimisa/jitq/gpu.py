@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from pimisa.arch import Arch, load_arch
+from pimisa.arch import Arch, Geometry, load_arch
 from pimisa.errors import InputError, UsageError
 from pimisa.formats import get_format
 from pimisa.jitq.tomlpresets import Fields, load_entries, select
@@ -36,12 +36,15 @@ class Gpu:
     dram: str  # bundled timing preset name or a .toml path
     description: str = ""
     source: str = ""
+    pim: tuple[tuple[str, int], ...] = ()  # geometry overrides of the DRAM preset
 
     def arch(self) -> Arch:
-        """The DRAM preset with this GPU's stack count: the memory PIM quantizes in."""
+        """The DRAM preset with this GPU's stack count (and any `pim` geometry overrides:
+        PIM units, lanes, banks): the memory PIM quantizes in."""
         base = load_arch(self.dram)
-        geometry = dataclasses.replace(base.geometry, stacks=self.hbm_stacks)
-        return dataclasses.replace(base, name=f"{base.name}x{self.hbm_stacks}",
+        geometry = dataclasses.replace(base.geometry, stacks=self.hbm_stacks, **dict(self.pim))
+        tag = "".join(f"-{k}{v}" for k, v in self.pim)
+        return dataclasses.replace(base, name=f"{base.name}x{self.hbm_stacks}{tag}",
                                    geometry=geometry)
 
 
@@ -76,20 +79,32 @@ def gemm_time(gpu: Gpu, gemm: Gemm, fmt: str) -> GemmTime:
         raise UsageError(f"format {fmt!r} is not one of {', '.join(OPERAND_FORMATS)}")
     compute = gemm.flops / (gpu.tflops[fmt] * 1e12)
     out_bytes = WGRAD_OUTPUT_BYTES if gemm.kind == "wgrad" else OUTPUT_BYTES
-    traffic = (operand_bytes(fmt, gemm.m * gemm.k) + operand_bytes(fmt, gemm.k * gemm.n)
-               + out_bytes * gemm.m * gemm.n)
+    traffic = gemm.batch * (operand_bytes(fmt, gemm.m * gemm.k)
+                            + operand_bytes(fmt, gemm.k * gemm.n) + out_bytes * gemm.m * gemm.n)
     return GemmTime(compute, traffic / (gpu.bandwidth_gbs * 1e9))
 
 
+ATTENTION_FORMAT = "bf16"  # the attention GEMMs take no weights: they stay in BF16
+
+
 def pass_time(gpu: Gpu, gemms: list[Gemm], fmt: str, passname: str) -> float:
-    """Seconds of the GEMMs of one pass ('fwd' or 'bwd'), run one after another."""
-    return sum(gemm_time(gpu, g, fmt).seconds for g in gemms if g.passname == passname)
+    """Seconds of the GEMMs of one pass ('fwd' or 'bwd'), run one after another (weight GEMMs
+    in `fmt`, attention GEMMs in BF16)."""
+    return sum(gemm_time(gpu, g, ATTENTION_FORMAT if g.weight in ("qk", "av") else fmt).seconds
+               for g in gemms if g.passname == passname)
 
 
-def _gpu_from(fields: Fields) -> Gpu:
+PIM_FIELDS = tuple(f.name for f in dataclasses.fields(Geometry) if f.name != "stacks")
+
+
+def gpu_from(fields: Fields) -> Gpu:
+    """A GPU from one validated preset table (errors pile up in `fields.errors`)."""
     rates = fields.table("tflops")
     tflops = {f: rates.positive_number(f) for f in OPERAND_FORMATS}
     rates.unknown()
+    pim_table = fields.table("pim")
+    pim = tuple((k, pim_table.positive_int(k)) for k in PIM_FIELDS if k in pim_table.entry.table)
+    pim_table.unknown()
     dram = fields.string("dram")
     gpu = Gpu(
         name=fields.entry.name,
@@ -100,6 +115,7 @@ def _gpu_from(fields: Fields) -> Gpu:
         dram=dram,
         description=fields.string("description", ""),
         source=fields.string("source", ""),
+        pim=pim,
     )
     fields.unknown()
     if dram:
@@ -113,7 +129,7 @@ def _gpu_from(fields: Fields) -> Gpu:
 def load_gpus(spec: str = BUNDLED) -> dict[str, Gpu]:
     """Every GPU of a preset file (default: the bundled MI250X, MI300X, H100 SXM), by name."""
     errors: list[str] = []
-    gpus = {e.name: _gpu_from(Fields(e, errors)) for e in load_entries(spec, "gpus", BUNDLED)}
+    gpus = {e.name: gpu_from(Fields(e, errors)) for e in load_entries(spec, "gpus", BUNDLED)}
     if errors:
         raise InputError("\n".join(errors))
     return gpus

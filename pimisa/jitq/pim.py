@@ -1,9 +1,12 @@
 """PIM quantization time: the DRAM scheduler's time of the real MX kernel launch, cached.
 
-To quantize a weight matrix, the host launches the kernel `mx{9,6,4}_{row,col}` over the
-matrix's hp16 tiles spread over every PIM unit of every bank, channel and stack of the GPU's
-memory: slots = ceil(tiles / units) (`pimisa.layout.slots_needed`), and `pimisa.dram.time_launch`
+To quantize a weight matrix, the host launches the kernel `mx{9,6,4}_{row,col}` (or the one the
+scenario names) over the matrix's hp16 tiles spread over every PIM unit of every bank, channel
+and stack of the GPU's memory: slots = ceil(tiles / units), and `pimisa.dram.time_launch`
 schedules the launch's command stream on the GPU's DRAM preset with the GPU's stack count.
+A block is quantized by one launch per weight matrix, or by one launch over the tiles of all
+four (`block(..., per_block=True)`): the four share the PIM units, so a small weight does not
+take a whole slot of every unit. Utilisation = tiles / (slots x units).
 
 Scheduling a launch is the slow part, so its result is cached in memory and on disk, keyed by
 the kernel's command records, the architecture (geometry and timing) and the slot count: a
@@ -29,7 +32,7 @@ from pimisa.isa import RECORD_DTYPE
 from pimisa.jitq.gpu import Gpu
 from pimisa.jitq.workloads import Weight
 from pimisa.kernels import resolve
-from pimisa.layout import slots_needed
+from pimisa.layout import get_layout
 from pimisa.program import Program
 
 CACHE_VERSION = 1
@@ -55,6 +58,22 @@ class Launch:
     refreshes: int
 
 
+@dataclass(frozen=True)
+class BlockPim:
+    """PIM time of quantizing one block's four weights in one direction."""
+
+    seconds: float
+    acts: int  # DRAM row activations per channel, over the block's launches
+    tiles: int
+    slots: int  # over the block's launches
+    units: int
+
+    @property
+    def utilisation(self) -> float:
+        """Share of the PIM units' tile slots that hold a tile."""
+        return self.tiles / (self.slots * self.units)
+
+
 def kernel_name(fmt: str, direction: str) -> str:
     """The bundled kernel that quantizes to `fmt` in `direction`, e.g. mx6_row."""
     return f"{fmt}_{direction}"
@@ -75,7 +94,7 @@ class PimTimer:
         self.cache_dir = cache_dir or default_cache_dir()
         self.use_disk = use_disk
         self._programs: dict[tuple[str, str], Program] = {}
-        self._arches: dict[str, Arch] = {}
+        self._arches: dict[tuple[object, ...], Arch] = {}
         self._launches: dict[str, Launch] = {}
         self.scheduled = 0  # launches scheduled (cache misses), for the benchmark
 
@@ -87,16 +106,40 @@ class PimTimer:
         return self._programs[key]
 
     def _arch(self, gpu: Gpu) -> Arch:
-        if gpu.name not in self._arches:
-            self._arches[gpu.name] = gpu.arch()
-        return self._arches[gpu.name]
+        key = (gpu.dram, gpu.hbm_stacks, gpu.pim)
+        if key not in self._arches:
+            self._arches[key] = gpu.arch()
+        return self._arches[key]
 
-    def launch(self, gpu: Gpu, weight: Weight, fmt: str, direction: str) -> Launch:
-        """The timed launch that quantizes `weight` on all of `gpu`'s PIM units."""
+    def tiles(self, gpu: Gpu, weight: Weight, kernel: str) -> int:
+        """hp16 tiles of `weight` in `kernel`'s input layout."""
         arch = self._arch(gpu)
-        kernel = kernel_name(fmt, direction)
         program = self.program(kernel, arch)
-        slots = slots_needed(program.meta, arch.geometry, {input_region(program): weight.shape})
+        layout = program.meta.region(input_region(program)).layout
+        return get_layout(layout).tiles(weight.shape, arch.geometry)
+
+    def launch(self, gpu: Gpu, weight: Weight, fmt: str, direction: str,
+               kernel: str | None = None) -> Launch:
+        """The timed launch that quantizes `weight` on all of `gpu`'s PIM units."""
+        kernel = kernel or kernel_name(fmt, direction)
+        units = self._arch(gpu).geometry.total_units
+        return self.timed(gpu, kernel, max(1, -(-self.tiles(gpu, weight, kernel) // units)))
+
+    def block(self, gpu: Gpu, weights: list[Weight], fmt: str, direction: str,
+              kernel: str | None = None, per_block: bool = False) -> BlockPim:
+        """PIM time of one block's weights: one launch each, or one launch over all tiles."""
+        kernel = kernel or kernel_name(fmt, direction)
+        units = self._arch(gpu).geometry.total_units
+        tiles = [self.tiles(gpu, w, kernel) for w in weights]
+        groups = [sum(tiles)] if per_block else tiles
+        launches = [self.timed(gpu, kernel, max(1, -(-t // units))) for t in groups]
+        return BlockPim(sum(x.ns for x in launches) * 1e-9, sum(x.acts for x in launches),
+                        sum(tiles), sum(x.slots for x in launches), units)
+
+    def timed(self, gpu: Gpu, kernel: str, slots: int) -> Launch:
+        """The scheduler's launch of `kernel` over `slots` tile slots (memoised)."""
+        arch = self._arch(gpu)
+        program = self.program(kernel, arch)
         key = _key(kernel, program, arch, slots)
         hit = self._launches.get(key) or self._load(key)
         if hit is None:

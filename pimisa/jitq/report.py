@@ -8,36 +8,56 @@ micro-batch of `micro_batch` sequences per GEMM.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
 from pimisa.jitq.capacity import GB, Memory, Setup, fit_setup, memory
 from pimisa.jitq.gpu import Gpu, pass_time
-from pimisa.jitq.slack import PASSES, SlackPoint, slack_points
-from pimisa.jitq.throughput import DEFAULT_SLOWDOWN, Loss, iteration_loss
-from pimisa.jitq.workloads import Model, Weight, block_gemms, block_weights
+from pimisa.jitq.pim import BlockPim, kernel_name
+from pimisa.jitq.slack import DIRECTION, PASSES, SlackPoint, hiding_gemms, slack_points
+from pimisa.jitq.throughput import DEFAULT_SLOWDOWN, Loss, Slowdown, iteration_loss
+from pimisa.jitq.workloads import Gemm, Model, Weight, block_weights
 
 MAX_BATCH = 1 << 16
 
 
 class PimModel(Protocol):
-    """What the analysis needs from PIM: the time and DRAM row opens of one weight's launch."""
+    """What the analysis needs from PIM: the time of quantizing one block's weights."""
 
-    def seconds(self, gpu: Gpu, weight: Weight, fmt: str, direction: str) -> float:
-        """Seconds to quantize `weight` spread over all of `gpu`'s PIM units."""
-
-    def row_opens(self, gpu: Gpu, weight: Weight, fmt: str, direction: str) -> int:
-        """DRAM row activations per channel of that launch."""
+    def block(self, gpu: Gpu, weights: list[Weight], fmt: str, direction: str,
+              kernel: str | None = None, per_block: bool = False) -> BlockPim:
+        """PIM time, row opens and utilisation of one block's weights in `direction`."""
 
 
 @dataclass(frozen=True)
 class Options:
-    """Sweep settings; tp/pp of `setup` are used only when `fit` is False."""
+    """Sweep settings (a scenario's, `scenario_options`); tp/pp of `setup` are used only when
+    `fit` is False."""
 
     micro_batch: int = 1
-    slowdown: float = DEFAULT_SLOWDOWN
+    slowdown: Slowdown = DEFAULT_SLOWDOWN
     setup: Setup = Setup()
     fit: bool = True
+    seq: int = 0  # 0: each model's own sequence length
+    attention: bool = False
+    backward: str = "dgrad+wgrad"
+    first_block_hidden: bool = False
+    per_block: bool = False  # one launch per block instead of one per weight
+    kernels: dict[str, str] = field(default_factory=dict)  # "mx6_row" -> kernel
+
+    def seq_of(self, model: Model) -> int:
+        """Tokens per sequence for `model`."""
+        return self.seq or model.seq
+
+    def gemms(self, model: Model, tp: int, micro_batch: int | None = None) -> list[Gemm]:
+        """The GEMMs of one block that hide PIM."""
+        return hiding_gemms(model, micro_batch or self.micro_batch, self.seq_of(model), tp,
+                            self.attention, self.backward)
+
+    def kernel(self, fmt: str, direction: str) -> str:
+        """The kernel that quantizes to `fmt` in `direction`."""
+        key = kernel_name(fmt, direction)
+        return self.kernels.get(key, key)
 
 
 @dataclass(frozen=True)
@@ -52,7 +72,13 @@ class Row:
     slack: list[SlackPoint]  # fwd, bwd
     loss: Loss
     memory: Memory
-    row_opens: dict[str, int]  # per direction, over the block's four launches
+    pim: dict[str, BlockPim]  # per direction
+    opts: Options
+
+    @property
+    def row_opens(self) -> dict[str, int]:
+        """DRAM row activations per channel per direction, over the block's launches."""
+        return {d: b.acts for d, b in self.pim.items()}
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -76,18 +102,14 @@ def deployment(model: Model, gpu: Gpu, fmt: str, opts: Options) -> tuple[Setup, 
 def analyse(model: Model, gpu: Gpu, fmt: str, pim: PimModel, opts: Options) -> Row:
     """One row of the sweep."""
     setup, fits = deployment(model, gpu, fmt, opts)
-    tokens = opts.micro_batch * model.seq
-
-    def seconds(weight: Weight, f: str, direction: str) -> float:
-        return pim.seconds(gpu, weight, f, direction)
-
-    points = slack_points(model, gpu, fmt, tokens, setup.tp, seconds)
     weights = block_weights(model, setup.tp)
-    opens = {p.direction: sum(pim.row_opens(gpu, w, fmt, p.direction) for w in weights)
-             for p in points}
+    blocks = {d: pim.block(gpu, weights, fmt, d, opts.kernel(fmt, d), opts.per_block)
+              for d in DIRECTION.values()}
+    points = slack_points(model, gpu, fmt, opts.gemms(model, setup.tp),
+                          {d: b.seconds for d, b in blocks.items()})
     return Row(model, gpu, fmt, setup, fits, points,
-               iteration_loss(points, model.layers, opts.slowdown),
-               memory(model, setup, fmt), opens)
+               iteration_loss(points, model.layers, opts.slowdown, opts.first_block_hidden),
+               memory(model, setup, fmt), blocks, opts)
 
 
 def min_batch(row: Row, passname: str) -> int | None:
@@ -97,7 +119,7 @@ def min_batch(row: Row, passname: str) -> int | None:
     point = row.slack[PASSES.index(passname)]
 
     def covers(batch: int) -> bool:
-        gemms = block_gemms(row.model, batch * row.model.seq, row.setup.tp)
+        gemms = row.opts.gemms(row.model, row.setup.tp, batch)
         return pass_time(row.gpu, gemms, row.fmt, passname) >= point.pim_s
 
     hi = 1
@@ -156,9 +178,16 @@ def capacity_table(rows: list[Row]) -> str:
 
 def to_json(rows: list[Row], opts: Options) -> dict[str, object]:
     """JSON keyed model -> GPU -> format -> {slack: pass -> direction, throughput, capacity}."""
+    slowdown = ([list(p) for p in opts.slowdown] if isinstance(opts.slowdown, tuple)
+                else opts.slowdown)
     doc: dict[str, object] = {
-        "settings": {"micro_batch": opts.micro_batch, "slowdown": opts.slowdown,
-                     "fit": opts.fit, "setup": vars(opts.setup)},
+        "settings": {"micro_batch": opts.micro_batch, "slowdown": slowdown,
+                     "fit": opts.fit, "setup": asdict(opts.setup), "seq": opts.seq,
+                     "attention_gemms": opts.attention, "backward_gemms": opts.backward,
+                     "first_block_hidden": opts.first_block_hidden,
+                     "launch": "block" if opts.per_block else "weight",
+                     "kernels": {kernel_name(f, d): opts.kernel(f, d) for f in
+                                 ("mx9", "mx6", "mx4") for d in ("row", "col")}},
         "results": {},
     }
     results: dict[str, dict[str, dict[str, object]]] = doc["results"]  # type: ignore[assignment]
@@ -169,6 +198,8 @@ def to_json(rows: list[Row], opts: Options) -> dict[str, object]:
             "setup": {"tp": r.setup.tp, "pp": r.setup.pp, "fits": r.fits},
             "slack": slack,
             "row_opens": r.row_opens,
+            "pim": {d: {"tiles": b.tiles, "slots": b.slots, "units": b.units,
+                        "utilisation": b.utilisation} for d, b in r.pim.items()},
             "throughput": r.loss.to_json(),
             "capacity": r.memory.to_json(),
         }

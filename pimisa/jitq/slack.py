@@ -11,17 +11,26 @@ and PIM keeps up when slack >= 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from pimisa.jitq.gpu import Gpu, pass_time
-from pimisa.jitq.workloads import Model, Weight, block_gemms, block_weights
+from pimisa.jitq.workloads import Gemm, Model, attention_gemms, block_gemms
 
 PASSES = ("fwd", "bwd")
 DIRECTION = {"fwd": "row", "bwd": "col"}  # which LP copy each pass needs
+BACKWARD_GEMMS = ("dgrad+wgrad", "dgrad")
 
-# seconds PIM takes to quantize one weight matrix: (weight, format, direction) -> seconds
-PimTime = Callable[[Weight, str, str], float]
+
+def hiding_gemms(model: Model, micro_batch: int, seq: int, tp: int, attention: bool = False,
+                 backward: str = "dgrad+wgrad") -> list[Gemm]:
+    """The GEMMs of one block whose GPU time hides PIM: the weight GEMMs (backward: dgrad and
+    wgrad, or dgrad only), plus the attention GEMMs if `attention`."""
+    gemms = block_gemms(model, micro_batch * seq, tp)
+    if backward == "dgrad":
+        gemms = [g for g in gemms if g.kind != "wgrad"]
+    if attention:
+        gemms += attention_gemms(model, micro_batch, seq, tp)
+    return gemms
 
 
 @dataclass(frozen=True)
@@ -57,15 +66,9 @@ class SlackPoint:
                 "slack_fraction": self.slack_fraction}
 
 
-def block_pim_time(model: Model, tp: int, fmt: str, direction: str, pim_time: PimTime) -> float:
-    """Seconds PIM takes to quantize all four weight matrices of one block (one GPU's shard)."""
-    return sum(pim_time(w, fmt, direction) for w in block_weights(model, tp))
-
-
-def slack_points(model: Model, gpu: Gpu, fmt: str, tokens: int, tp: int,
-                 pim_time: PimTime) -> list[SlackPoint]:
-    """The forward and backward slack of one block, in that order."""
-    gemms = block_gemms(model, tokens, tp)
+def slack_points(model: Model, gpu: Gpu, fmt: str, gemms: list[Gemm],
+                 pim_s: dict[str, float]) -> list[SlackPoint]:
+    """The forward and backward slack of one block, in that order (`pim_s`: seconds PIM takes
+    for the block's four weights, by direction)."""
     return [SlackPoint(model.name, gpu.name, fmt, p, pass_time(gpu, gemms, fmt, p),
-                       block_pim_time(model, tp, fmt, DIRECTION[p], pim_time))
-            for p in PASSES]
+                       pim_s[DIRECTION[p]]) for p in PASSES]

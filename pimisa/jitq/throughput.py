@@ -29,6 +29,23 @@ from pimisa.errors import UsageError
 from pimisa.jitq.slack import SlackPoint
 
 DEFAULT_SLOWDOWN = 0.10
+# a GEMM slowdown: one value, or a table of (PIM share of the block's GEMM time, slowdown)
+Slowdown = float | tuple[tuple[float, float], ...]
+
+
+def slowdown_at(slowdown: Slowdown, share: float) -> float:
+    """The slowdown for a PIM share (P / G, capped at 1): the value itself, or the table
+    interpolated linearly between its points and held constant beyond its ends."""
+    if not isinstance(slowdown, tuple):
+        return float(slowdown)
+    share = min(share, 1.0)
+    points = list(slowdown)
+    if share <= points[0][0]:
+        return float(points[0][1])
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        if share <= x1:
+            return y0 + (y1 - y0) * (share - x0) / (x1 - x0)
+    return float(points[-1][1])
 
 
 def block_time(gpu_s: float, pim_s: float, slowdown: float) -> float:
@@ -57,28 +74,36 @@ class Loss:
                 "unhidden_ms": self.unhidden_s * 1e3, "loss": self.loss}
 
 
-def iteration_loss(points: list[SlackPoint], layers: int, slowdown: float) -> Loss:
-    """Loss of one training iteration from the forward and backward slack points of a block."""
+def iteration_loss(points: list[SlackPoint], layers: int, slowdown: Slowdown,
+                   first_block_hidden: bool = False) -> Loss:
+    """Loss of one training iteration from the forward and backward slack points of a block
+    (the first block of each pass adds its PIM time unless `first_block_hidden`)."""
     baseline = layers * sum(p.gpu_s for p in points)
-    blocks = layers * sum(block_time(p.gpu_s, p.pim_s, slowdown) for p in points)
-    fill = sum(p.pim_s for p in points)
-    late = layers * sum(max(p.pim_s - p.gpu_s * (1 + slowdown), 0.0) for p in points)
+    s = [slowdown_at(slowdown, p.pim_s / p.gpu_s) for p in points]
+    blocks = layers * sum(block_time(p.gpu_s, p.pim_s, x) for p, x in zip(points, s, strict=True))
+    fill = 0.0 if first_block_hidden else sum(p.pim_s for p in points)
+    late = layers * sum(max(p.pim_s - p.gpu_s * (1 + x), 0.0)
+                        for p, x in zip(points, s, strict=True))
     return Loss(baseline, blocks + fill, late + fill)
 
 
-def slowdown_for_loss(points: list[SlackPoint], layers: int, target: float) -> float | None:
+def slowdown_for_loss(points: list[SlackPoint], layers: int, target: float,
+                      first_block_hidden: bool = False) -> float | None:
     """The GEMM slowdown at which the loss equals `target` (bisection; the loss grows with the
     slowdown), or None when even no slowdown gives a loss above `target`."""
-    if iteration_loss(points, layers, 0.0).loss > target:
+    def loss(s: float) -> float:
+        return iteration_loss(points, layers, s, first_block_hidden).loss
+
+    if loss(0.0) > target:
         return None
     lo, hi = 0.0, 1.0
-    while iteration_loss(points, layers, hi).loss < target:
+    while loss(hi) < target:
         lo, hi = hi, 2 * hi
         if hi > 1e6:
             return None
     for _ in range(80):
         mid = (lo + hi) / 2
-        if iteration_loss(points, layers, mid).loss < target:
+        if loss(mid) < target:
             lo = mid
         else:
             hi = mid

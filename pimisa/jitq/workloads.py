@@ -87,16 +87,17 @@ class Weight:
 class Gemm:
     """One GEMM of a block: C[M, N] = A[M, K] . B[K, N], and which operands are what."""
 
-    weight: str  # qkv | proj | fc1 | fc2
+    weight: str  # qkv | proj | fc1 | fc2 | qk | av (attention: no weight)
     kind: str  # fprop | dgrad | wgrad
     m: int
     n: int
     k: int
+    batch: int = 1  # independent GEMMs of this shape (attention: sequences x heads)
 
     @property
     def flops(self) -> int:
-        """2 M N K."""
-        return 2 * self.m * self.n * self.k
+        """2 M N K per GEMM of the batch."""
+        return 2 * self.m * self.n * self.k * self.batch
 
     @property
     def passname(self) -> str:
@@ -129,7 +130,20 @@ def block_gemms(model: Model, tokens: int, tp: int = 1) -> list[Gemm]:
     return gemms
 
 
-def _model_from(fields: Fields) -> Model:
+def attention_gemms(model: Model, micro_batch: int, seq: int, tp: int = 1) -> list[Gemm]:
+    """The attention GEMMs of one block on one GPU (heads / tp heads, d_head = h / heads):
+    forward S = Q K^T (s x s x d) and O = A V (s x d x s); backward dQ, dK (s x d x s), dA
+    (s x s x d) and dV (s x d x s), each batched over micro-batch x heads / tp."""
+    _split(model, tp)
+    d = model.hidden // model.heads
+    n = micro_batch * model.heads // tp
+    return [Gemm("qk", "fprop", seq, seq, d, n), Gemm("av", "fprop", seq, d, seq, n),
+            Gemm("qk", "dgrad", seq, d, seq, n), Gemm("qk", "dgrad", seq, d, seq, n),
+            Gemm("av", "dgrad", seq, seq, d, n), Gemm("av", "dgrad", seq, d, seq, n)]
+
+
+def model_from(fields: Fields) -> Model:
+    """A model from one validated preset table (errors pile up in `fields.errors`)."""
     hidden = fields.positive_int("hidden")
     model = Model(
         name=fields.entry.name,
@@ -150,7 +164,7 @@ def _model_from(fields: Fields) -> Model:
 def load_models(spec: str = BUNDLED) -> dict[str, Model]:
     """Every model of a preset file (default: the bundled GPT-3 family), by name."""
     errors: list[str] = []
-    models = {e.name: _model_from(Fields(e, errors))
+    models = {e.name: model_from(Fields(e, errors))
               for e in load_entries(spec, "models", BUNDLED)}
     if errors:
         raise InputError("\n".join(errors))

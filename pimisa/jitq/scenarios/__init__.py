@@ -1,0 +1,1 @@
+"""Bundled JIT-Q scenarios: default.toml (the analysis' standing assumptions), paper.toml."""
