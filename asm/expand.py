@@ -206,23 +206,24 @@ def _uniform(values: list[Any]) -> list[int]:
     return out
 
 
-def _interleave(parts: list[tuple[np.ndarray, np.ndarray]], dims: tuple[int, ...],
-                n: int) -> np.ndarray:
+def _interleave(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                dims: tuple[int, ...], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Merge per-group loop blocks back into iteration order.
 
-    `parts` are (iteration indices, block of shape dims + (len(indices) * width,)); every
-    iteration of a group emits `width` records.
+    `parts` are (iteration indices, block of shape dims + (records,), records of each of
+    those iterations, in order); returns the merged block and every iteration's record count.
+    A group's iterations may emit different counts (when the group was split further).
     """
     width = np.zeros(n, dtype=np.int64)
-    for idx, block in parts:
-        width[idx] = block.shape[-1] // len(idx)
+    for idx, _block, counts in parts:
+        width[idx] = counts
     starts = np.concatenate(([0], np.cumsum(width)[:-1]))
     out = np.empty(dims + (int(width.sum()),), dtype=parts[0][1].dtype)
-    for idx, block in parts:
-        w = block.shape[-1] // len(idx)
-        pos = (starts[idx][:, None] + np.arange(w)[None, :]).reshape(-1)
-        out[..., pos] = block
-    return out
+    for idx, block, counts in parts:
+        pos = np.concatenate([starts[i] + np.arange(c) for i, c in zip(idx, counts,
+                                                                        strict=True)])
+        out[..., pos.astype(np.int64)] = block
+    return out, width
 
 
 def decode_source(data: bytes, name: str) -> tuple[str, list[Diagnostic], set[int]]:
@@ -506,11 +507,12 @@ class Assembler:
             return
         if n:
             values = np.arange(rng.start, rng.stop, rng.step, dtype=np.int64)
-            sink.add_block(self._loop_block(loop, ctx, var, values, n))
+            sink.add_block(self._loop_block(loop, ctx, var, values, n)[0])
 
     def _loop_block(self, loop: Loop, ctx: Ctx, var: str | None, values: np.ndarray,
-                    count: int) -> np.ndarray:
-        """The records of the loop's iterations `values`, shape ctx.dims + (W,).
+                    count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The records of the loop's iterations `values`, shape ctx.dims + (W,), and the
+        records each iteration emitted.
 
         All iterations at once if possible. If a nested loop's bounds vary along this loop's
         axis only, the iterations are grouped by those bounds and each group is run at once;
@@ -528,7 +530,8 @@ class Assembler:
         body = Sink(sub.dims, self.counter)
         try:
             self.exec_body(loop.body, sub, body)
-            return body.result().reshape(ctx.dims + (-1,))
+            block = body.result()
+            return block.reshape(ctx.dims + (-1,)), np.full(n, block.shape[-1], np.int64)
         except NonUniform as exc:
             self.diag.rollback(mark)
             self.counter.n = counted
@@ -537,7 +540,7 @@ class Assembler:
                 raise
             if axes == {ctx.ndim}:
                 groups = exc.groups(ctx.ndim, n)
-                return _interleave([(idx, self._loop_block(loop, ctx, var, values[idx], count))
+                return _interleave([(idx, *self._loop_block(loop, ctx, var, values[idx], count))
                                     for idx in groups], ctx.dims, n)
         parts = []
         for v in values.tolist():
@@ -550,7 +553,8 @@ class Assembler:
             one = Sink(ctx.dims, self.counter)
             self.exec_body(loop.body, sub, one)
             parts.append(one.result())
-        return np.concatenate(parts, axis=-1)
+        counts = np.array([p.shape[-1] for p in parts], np.int64)
+        return np.concatenate(parts, axis=-1), counts
 
     # --- directives ----------------------------------------------------------------------
 

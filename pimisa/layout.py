@@ -91,13 +91,35 @@ def register_layout(name: str) -> Callable[[type[Layout]], type[Layout]]:
 
 # Modules that register further bundled layouts; imported on the first lookup (they import
 # this module, so they cannot be imported at its top).
-BUNDLED_LAYOUT_MODULES = ("pimisa.mxlayout",)
+BUNDLED_LAYOUT_MODULES = ("pimisa.mxlayout", "pimisa.ocplayout")
+
+
+ENTRY_POINT_GROUP = "pimisa.layouts"  # modules of installed packages that register layouts
+_plugins_loaded = False
+
+
+def load_plugin_layouts() -> None:
+    """Import every module of the `pimisa.layouts` entry point group (once)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:  # a user's plug-in: any failure is reported, located
+            raise InputError(f"layout plug-in {ep.name!r} ({ep.value}, entry point group "
+                             f"{ENTRY_POINT_GROUP}): {type(exc).__name__}: {exc}") from None
 
 
 def get_layout(name: str) -> Layout:
     """The layout called `name`; InputError listing the known ones otherwise."""
     for module in BUNDLED_LAYOUT_MODULES:
         importlib.import_module(module)
+    if name not in LAYOUTS:
+        load_plugin_layouts()
     try:
         return LAYOUTS[name]
     except KeyError:

@@ -347,7 +347,7 @@ def _tensor_strategy(region, geometry: Geometry, shared: dict) -> st.SearchStrat
 # inputs of one example have in common ("shape": the 2-D tensor shape of tensor layouts,
 # "tiles": the row count of raw inputs). A layout object may instead define a method
 # `strategy(region, geometry, shared)`.
-LAYOUT_STRATEGIES = {"raw": _raw_strategy, "hp16": _tensor_strategy}
+LAYOUT_STRATEGIES = {"raw": _raw_strategy, "hp16": _tensor_strategy, "hp32": _tensor_strategy}
 
 
 def input_strategy(region, geometry: Geometry, shared: dict) -> st.SearchStrategy[np.ndarray]:

@@ -433,3 +433,15 @@ def test_geometry_symbols_follow_the_target():
     lp = assemble_source(".arch lpddr5x\n" + src).records["imm"].tolist()
     assert hbm3 == [32, 8 * 16 + 4, 16]
     assert lp == [64, 8 * 16 + 4, 16]
+
+
+def test_loop_split_twice_keeps_iteration_order():
+    # Two .rept counts vary with e in different ways: the groups of the first split again.
+    text = (".for e = 0, 8\n  .rept e % 2\n    li v0, e\n  .endr\n  .rept e / 3\n"
+            "    li v1, e\n  .endr\n  li v2, e\n.endfor\n")
+    program = assemble_source(text)
+    expected = []
+    for e in range(8):
+        expected += [(0, e)] * (e % 2) + [(1, e)] * (e // 3) + [(2, e)]
+    got = [(int(r["rd"]), int(r["imm"])) for r in program.records]
+    assert got == expected

@@ -85,9 +85,9 @@ def test_golden_reference_needs_one_input_and_output():
     program = assemble_source(".input A, rows=0:1\n.input B, rows=1:2\n.output C, "
                               "rows=2:3\n", arch=ARCH)
     with pytest.raises(InputError, match="one input and one output"):
-        golden_reference(program, "mxint8", "row")
+        golden_reference(program, "mxint8", "row", ARCH.geometry)
     with pytest.raises(UsageError):
-        golden_reference(program, "mx7", "row")
+        golden_reference(program, "mx7", "row", ARCH.geometry)
 
 
 def test_reference_errors_are_input_errors(tmp_path):

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         report = fuzz_kernel(program, args.golden, args.direction, arch, args.backend,
                              args.max_examples, args.seed)
     else:
-        ref = (golden_reference(program, args.golden, args.direction) if args.golden
+        ref = (golden_reference(program, args.golden, args.direction, arch.geometry) if args.golden
                else load_reference(args.ref))
         against = ref.name
         report = fuzz(program, arch, ref, args.backend, args.max_examples, args.seed)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
+VIEWS = {"f32": np.float32, "i32": np.int32, "u32": np.uint32}
 PROGRESS_AFTER_S = 2.0  # show a progress bar once a run has taken this long
 
 
@@ -44,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("auto", "c", "numpy"),
                    help="emulator backend (default: $PIMISA_BACKEND, else auto)")
     p.add_argument("--trace", metavar="FILE", help="write a per-command trace log")
+    p.add_argument("--view", choices=tuple(VIEWS),
+                   help="reinterpret the bits of every output as float32, int32 or uint32 "
+                   "(default: as the layout reads back: raw words uint32, hp16 float32)")
     add_define_option(p)
     p.set_defaults(func=run)
 
@@ -125,9 +129,13 @@ def run(args: argparse.Namespace) -> int:
             result = launch(program, arch.geometry, inputs, backend, progress=progress)
     if fault is not None:
         raise fault
+    outputs = result.outputs
+    if args.view:
+        outputs = {k: v.view(VIEWS[args.view]) if v.dtype.itemsize == 4 else v
+                   for k, v in outputs.items()}
     if args.out:
         with atomic_open(args.out, "wb") as handle:
-            np.savez(handle, **result.outputs)
+            np.savez(handle, **outputs)
     g, s = arch.geometry, result.stats
     name = program.meta.name or Path(args.kernel).stem
     wrote = f"; wrote {args.out} ({', '.join(result.outputs) or 'no outputs'})" if args.out else ""
