@@ -20,8 +20,8 @@ from benchutil import best_time
 from pimisa.arch import load_arch
 from pimisa.asm import assemble_source
 from pimisa.asm.parse import lark_parse
-from pimisa.encoding import check_records
 from pimisa.program import load_program
+from pimisa.validate import check_records
 
 
 def straight_line_source(lines: int, expr_share: float, seed: int = 1) -> str:

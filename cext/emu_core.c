@@ -86,8 +86,6 @@ static const uint32_t OPINFO[256] = {
     [OP_SHRVR] = INFO(SEM_LANE, VVV),
 };
 
-#define NUM_CONDITIONS 10u
-
 uint32_t emu_op_info(uint32_t op) { return op < 256 ? OPINFO[op] : 0; }
 
 /* One command, checked and decoded for a slot. */
@@ -99,48 +97,43 @@ typedef struct {
     uint64_t row;
 } cmd_t;
 
+/* The static fault of record r (EMU_OK if none): the lowest fault code among its fields
+ * outside their limit (the generated table of pimisa/validate.py, ranges of this machine). */
+INLINE int check_record(const pimisa_limit *lim, const pimisa_record *r) {
+    const uint8_t *kinds = PIMISA_FIELD_LIMITS[r->op];
+    int code = 0;
+    for (unsigned j = 0; j < PIMISA_NUM_FIELDS; j++) {
+        const pimisa_limit *l = &lim[kinds[j]];
+        const int64_t v = pimisa_field(r, j), x = v & l->keep;
+        if (l->fault && (x < l->lo || x > l->hi) && v != l->also && (!code || l->fault < code))
+            code = l->fault;
+    }
+    return code;
+}
+
 /* Check record *rec at row base `base`; fill c or return a fault code (row in *fault_row).
  * The record is copied first, so the stream needs no particular alignment. */
-static int decode(const emu_machine *m, const void *rec, uint64_t base, cmd_t *c,
-                  uint64_t *fault_row) {
+static int decode(const emu_machine *m, const pimisa_limit *lim, const void *rec, uint64_t base,
+                  cmd_t *c, uint64_t *fault_row) {
     pimisa_record copy;
     const pimisa_record *r = &copy;
     memcpy(&copy, rec, sizeof copy);
-    uint32_t info = OPINFO[r->op];
-    if (!(info & EMU_F_KNOWN)) return EMU_FAULT_OPCODE;
+    const int code = check_record(lim, r);
+    if (code) return code;
+    const uint32_t info = OPINFO[r->op];
     c->op = r->op;
     c->cls = info & 0xF;
     c->pred_on = (r->pred & PIMISA_PRED_ON) != 0;
-    if (c->pred_on) {
-        if (!(info & EMU_F_PRED) || (uint32_t)(r->pred & PIMISA_PRED_MASK_BITS) >= m->nm)
-            return EMU_FAULT_PRED;
-        c->pmask = r->pred & PIMISA_PRED_MASK_BITS;
-        c->pinv = (r->pred & PIMISA_PRED_INVERT) ? 0xFFFFFFFFu : 0u;
-    } else if (r->pred) {
-        return EMU_FAULT_PRED;
-    }
+    c->pmask = r->pred & PIMISA_PRED_MASK_BITS;
+    c->pinv = (r->pred & PIMISA_PRED_INVERT) ? 0xFFFFFFFFu : 0u;
     c->bank = r->bank;
-    if (r->bank != PIMISA_ALL_BANKS && r->bank >= m->banks) return EMU_FAULT_BANK;
     c->rd = r->rd;
     c->ra = r->ra;
     c->rb = r->rb;
-    if (((info & EMU_F_RD_V) && r->rd >= m->nv) || ((info & EMU_F_RA_V) && r->ra >= m->nv) ||
-        ((info & EMU_F_RB_V) && r->rb >= m->nv))
-        return EMU_FAULT_VREG;
-    if (((info & EMU_F_RD_M) && r->rd >= m->nm) || ((info & EMU_F_RA_M) && r->ra >= m->nm) ||
-        ((info & EMU_F_RB_M) && r->rb >= m->nm))
-        return EMU_FAULT_MREG;
     c->cc = r->cc;
-    if ((info & EMU_F_CC) && r->cc >= NUM_CONDITIONS) return EMU_FAULT_COND;
     c->imm = (uint32_t)r->imm;
-    if ((info & EMU_F_SHAMT) && (r->imm < 0 || r->imm > 31)) return EMU_FAULT_IMM;
-    if (info & EMU_F_LANES) {
-        uint32_t all = m->lanes >= 32 ? 0xFFFFFFFFu : (1u << m->lanes) - 1u;
-        if (c->imm & ~all) return EMU_FAULT_IMM;
-    }
     c->col = r->col;
     if (info & EMU_F_MEM) {
-        if (r->col >= m->cols) return EMU_FAULT_COL;
         c->row = base + r->row;
         if (c->row < base || c->row >= m->rows) {
             *fault_row = c->row;
@@ -497,6 +490,7 @@ INLINE void exec_cmd(const emu_machine *m, const cmd_t *c, uint32_t u0, uint32_t
 
 typedef struct {
     const emu_machine *m;
+    const pimisa_limit *lim;
     const pimisa_record *recs;
     uint64_t n, begin, end;
     uint32_t u0, u1;
@@ -513,7 +507,7 @@ static uint32_t decode_chunk(job_t *j, uint64_t t, cmd_t *cmds) {
         uint64_t base, fault_row = 0;
         int code = __builtin_mul_overflow(slot, m->tile_rows, &base) ? EMU_FAULT_ROW : EMU_OK;
         if (code == EMU_OK)
-            code = decode(m, (const unsigned char *)j->recs + idx * sizeof(pimisa_record), base,
+            code = decode(m, j->lim, (const unsigned char *)j->recs + idx * sizeof(pimisa_record), base,
                           &cmds[nc], &fault_row);
         else
             fault_row = UINT64_MAX;
@@ -593,12 +587,15 @@ int emu_run(const emu_machine *m, const pimisa_record *recs, uint64_t n, uint64_
         return status->code;
     }
     if (end <= begin) return EMU_OK;
+    pimisa_limit lim[PIMISA_NUM_LIMITS];
+    pimisa_limits(lim, m->nv, m->nm, m->cols, m->banks,
+                  m->lanes >= 32 ? 0xFFFFFFFFll : (1ll << m->lanes) - 1);
     units = m->channels * m->units_per_channel;
     nt = nthreads < 1 ? 1u : (uint32_t)nthreads;
     if (nt > MAX_THREADS) nt = MAX_THREADS;
     if (nt > units) nt = units;
     for (t = 0; t < nt; t++) {
-        jobs[t] = (job_t){m, recs, n, begin, end,
+        jobs[t] = (job_t){m, lim, recs, n, begin, end,
                           (uint32_t)((uint64_t)units * t / nt),
                           (uint32_t)((uint64_t)units * (t + 1) / nt), {0}};
     }

@@ -10,13 +10,15 @@
  * A run executes steps [begin, end) of a launch: step t is command t % n of slot t / n, whose
  * memory rows are offset by slot x tile_rows. Every index is checked before use; the first
  * invalid command stops the run (the state then holds the effect of every earlier step).
+ * Records are checked against the generated limits table (emu_isa.h, from pimisa/validate.py),
+ * so the core faults exactly where, and with the code, the Python validator does.
  */
 #ifndef PIMISA_EMU_CORE_H
 #define PIMISA_EMU_CORE_H
 
 #include <stdint.h>
 
-#include "pimisa_isa.h"
+#include "emu_isa.h"
 
 typedef struct {
     uint32_t *mem;
@@ -46,17 +48,8 @@ typedef struct {
     uint64_t row;         /* absolute unit row of a row fault */
 } emu_status;
 
-/* Status codes; pimisa/emulator/faults.py mirrors them. */
+/* Status codes: EMU_OK, a fault code (generated in emu_isa.h, in fault order) or this. */
 #define EMU_OK 0
-#define EMU_FAULT_OPCODE 1
-#define EMU_FAULT_PRED 2
-#define EMU_FAULT_BANK 3
-#define EMU_FAULT_VREG 4
-#define EMU_FAULT_MREG 5
-#define EMU_FAULT_COND 6
-#define EMU_FAULT_IMM 7
-#define EMU_FAULT_COL 8
-#define EMU_FAULT_ROW 9
 #define EMU_BAD_MACHINE 100
 
 /* emu_op_info(op): semantics class in bits 0-3, then these operand flags (0 = unknown op). */

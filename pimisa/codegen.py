@@ -67,6 +67,8 @@ def c_header() -> str:
 
 def isa_markdown() -> str:
     """docs/isa.md: the ISA reference."""
+    from pimisa import validate as v
+
     out = [
         "# pimisa ISA reference",
         "",
@@ -110,6 +112,19 @@ def isa_markdown() -> str:
         "written) or `?!mN` (only lanes whose bit is clear). A command may end in `@bN` to run in",
         "bank N only (single-bank mode); otherwise it runs in every bank of the channel.",
         "",
+        "## Record validation and fault order",
+        "",
+        "Every consumer checks a record against one table (`pimisa/validate.py`, generated into",
+        "the C core's `cext/emu_isa.h`): each field of each instruction has a limit, and a record",
+        "with several bad fields raises the first fault of this order, with the same message from",
+        "the loader, the assembler, the C core and the numpy twin. Fields an instruction does not",
+        "use must be 0. The row is checked last, at run time: it is relative to the tile base of",
+        "the slot.",
+        "",
+        "| code | fault | raised when |",
+        "|---|---|---|",
+        *[f"| {code} | {name} | {v.FAULT_DOCS[name]} |" for name, code in v.FAULT_CODES.items()],
+        "",
         "## Record layout (16 bytes, little-endian)",
         "",
         "| field | type | meaning |",
@@ -128,8 +143,84 @@ def isa_markdown() -> str:
     return "\n".join(out)
 
 
+def _c_int(value: int) -> str:
+    return f"{value}LL" if value >= 0 else f"({value + 1}LL - 1)"
+
+
+def emu_header() -> str:
+    """cext/emu_isa.h: the record validator of the emulator core (pimisa/validate.py)."""
+    from pimisa import validate as v
+
+    lines = [
+        "/* Generated from pimisa/validate.py by `python -m pimisa.codegen`; do not edit.",
+        " * The record validator of the emulator core: fault codes in fault order, the limit",
+        " * kind of every field of every opcode, and the range of each kind on a machine. A",
+        " * record's fault is the lowest code among its fields outside their range. */",
+        "#ifndef PIMISA_EMU_ISA_H",
+        "#define PIMISA_EMU_ISA_H",
+        '#include "pimisa_isa.h"',
+        "",
+        f"#define PIMISA_VALIDATOR_HASH 0x{v.VALIDATOR_HASH:016x}ULL",
+        "",
+        "/* Fault codes, in fault order. */",
+    ]
+    for name, code in v.FAULT_CODES.items():
+        lines.append(f"#define EMU_FAULT_{name.upper()} {code}  /* {v.FAULT_DOCS[name]} */")
+    lines += ["", "/* Limit kinds of a record field. */"]
+    for i, (name, limit) in enumerate(v.LIMITS.items()):
+        lines.append(f"#define PIMISA_LIM_{name.upper()} {i}  /* {limit.doc} */")
+    lines += [
+        f"#define PIMISA_NUM_LIMITS {len(v.LIMITS)}",
+        f"#define PIMISA_NUM_FIELDS {len(v.FIELDS)}",
+        "",
+        "/* Valid values x: lo <= (x & keep) <= hi, or x == also; fault 0 = nothing to check. */",
+        "typedef struct {",
+        "    int64_t lo, hi, also, keep;",
+        "    int32_t fault;",
+        "} pimisa_limit;",
+        "",
+        "/* Field j of a record (fields in record order). */",
+        "static inline int64_t pimisa_field(const pimisa_record *r, unsigned j) {",
+        "    switch (j) {",
+    ]
+    for j, f in enumerate(v.FIELDS):
+        lines.append(f"    case {j}: return r->{f};")
+    lines += [
+        "    default: return 0;",
+        "    }",
+        "}",
+        "",
+        "/* The range of every limit kind on a machine of these sizes. */",
+        "static inline void pimisa_limits(pimisa_limit lim[PIMISA_NUM_LIMITS], "
+        + ", ".join(f"int64_t {t}" for t in v.TERMS) + ") {",
+    ]
+    for t in v.TERMS:
+        lines.append(f"    (void){t};")
+    for name, limit in v.LIMITS.items():
+        hi = _c_int(limit.hi) + (f" + {limit.term}" if limit.term else "")
+        also = _c_int(v.NO_ALSO if limit.also is None else limit.also)
+        fault = f"EMU_FAULT_{limit.fault.upper()}" if limit.fault else "0"
+        lines.append(f"    lim[PIMISA_LIM_{name.upper()}] = (pimisa_limit){{{_c_int(limit.lo)}, "
+                     f"{hi}, {also}, {_c_int(~limit.ignore)}, {fault}}};")
+    lines += [
+        "}",
+        "",
+        "/* The limit kind of each field (record order) of each opcode. */",
+        "static const uint8_t PIMISA_FIELD_LIMITS[256][PIMISA_NUM_FIELDS] = {",
+    ]
+    names = list(v.LIMITS)
+    for op in range(256):
+        kinds = v.FIELD_KINDS[op]
+        row = ", ".join(str(names.index(kinds[f])) for f in v.FIELDS)
+        lines.append(f"    {{{row}}},  /* {op:#04x} */")
+    lines += ["};", "", "#endif", ""]
+    return "\n".join(lines)
+
+
 LAYOUT_DOC_PATH = Path("docs") / "layout.md"  # generator: pimisa/layoutdoc.py
-GENERATED = {C_HEADER_PATH: c_header, ISA_DOC_PATH: isa_markdown, LAYOUT_DOC_PATH: layout_markdown}
+EMU_HEADER_PATH = Path("cext") / "emu_isa.h"
+GENERATED = {C_HEADER_PATH: c_header, EMU_HEADER_PATH: emu_header, ISA_DOC_PATH: isa_markdown,
+             LAYOUT_DOC_PATH: layout_markdown}
 
 
 def stale_files(root: Path = ROOT) -> list[Path]:

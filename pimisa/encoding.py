@@ -1,16 +1,17 @@
-"""Encode, decode, check and disassemble command records, all derived from the ISA table."""
+"""Encode, decode and disassemble command records, all derived from the ISA table.
+
+Validation of records is pimisa.validate (one validator for every consumer).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from pimisa.arch import Geometry
 from pimisa.isa import (
     ALL_BANKS,
     BY_MNEMONIC,
     BY_OPCODE,
     CONDITION_BY_CODE,
-    CONDITIONS,
     OPERAND_KINDS,
     PRED_INVERT,
     PRED_MASK_BITS,
@@ -104,109 +105,3 @@ def disassemble_one(rec: np.void | np.ndarray) -> str:
 def disassemble(records: np.ndarray) -> list[str]:
     """Assembly text of every record."""
     return [disassemble_one(r) for r in records]
-
-
-_OPERAND_FIELDS = ("rd", "ra", "rb", "cc", "col", "row", "imm")
-
-
-def _field_kinds(ins: Instr) -> dict[str, str]:
-    kinds: dict[str, str] = {}
-    for op in ins.operands:
-        fields, kind = OPERAND_KINDS[op]
-        for f in fields.split(","):
-            kinds[f] = kind
-    return kinds
-
-
-def _imm_range(kind: str, geometry: Geometry) -> tuple[int, int]:
-    """Inclusive range of the imm field for an operand kind ('' = unused)."""
-    return {
-        "": (0, 0),
-        "shamt": (0, 31),
-        "lanemask": (0, (1 << geometry.lanes) - 1),
-    }.get(kind, (IMM_MIN, (1 << 31) - 1))
-
-
-def record_problem(rec: np.void | np.ndarray, geometry: Geometry) -> str | None:
-    """Why one record is invalid for this geometry, or None if it is valid."""
-    op = int(rec["op"])
-    ins = BY_OPCODE.get(op)
-    if ins is None:
-        return f"unknown opcode {op:#04x}"
-    g = geometry
-    kinds = _field_kinds(ins)
-    for f in _OPERAND_FIELDS:
-        value, kind = int(rec[f]), kinds.get(f, "")
-        if kind == "vreg" and value >= g.vector_registers:
-            top = g.vector_registers - 1
-            return f"{ins.mnemonic}: vector register v{value} out of range (v0..v{top})"
-        if kind == "mreg" and value >= g.mask_registers:
-            top = g.mask_registers - 1
-            return f"{ins.mnemonic}: mask register m{value} out of range (m0..m{top})"
-        if kind == "cond" and value not in CONDITION_BY_CODE:
-            return f"{ins.mnemonic}: unknown condition code {value}"
-        if kind == "mem" and f == "col" and value >= g.cols:
-            return f"{ins.mnemonic}: column {value} out of range (0..{g.cols - 1})"
-        if f == "imm":
-            lo, hi = _imm_range(kind, g)
-            if not lo <= value <= hi:
-                return f"{ins.mnemonic}: immediate {value} out of range ({lo}..{hi})"
-        elif kind == "" and value:
-            return f"{ins.mnemonic}: field {f} must be 0, got {value}"
-    pred = int(rec["pred"])
-    if pred & PRED_ON:
-        if not ins.predicable:
-            return f"{ins.mnemonic} cannot be predicated"
-        mask = pred & PRED_MASK_BITS
-        if mask >= g.mask_registers:
-            return f"predicate mask m{mask} out of range (m0..m{g.mask_registers - 1})"
-    elif pred:
-        return f"malformed predicate field {pred:#04x}"
-    bank = int(rec["bank"])
-    if bank != ALL_BANKS and bank >= g.banks:
-        return f"bank {bank} out of range (0..{g.banks - 1})"
-    return None
-
-
-def _limits(geometry: Geometry) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per field, per opcode: the inclusive (low, high) range a valid record may hold."""
-    g = geometry
-    out = {f: (np.zeros(256, np.int64), np.full(256, -1, np.int64)) for f in _OPERAND_FIELDS}
-    for ins in BY_OPCODE.values():
-        kinds = _field_kinds(ins)
-        for f in _OPERAND_FIELDS:
-            kind = kinds.get(f, "")
-            lo, hi = {
-                "vreg": (0, g.vector_registers - 1),
-                "mreg": (0, g.mask_registers - 1),
-                "cond": (0, len(CONDITIONS) - 1),
-                "mem": (0, g.cols - 1 if f == "col" else (1 << 32) - 1),
-            }.get(kind, _imm_range(kind, g) if f == "imm" else (0, 0))
-            out[f][0][ins.opcode], out[f][1][ins.opcode] = lo, hi
-    return out
-
-
-def check_records(records: np.ndarray, geometry: Geometry) -> tuple[int, str] | None:
-    """First record that is invalid for this geometry, as (index, reason); None if all valid.
-
-    Vectorised (a million records take milliseconds); the reason comes from record_problem.
-    Rows are not bounded here: they are relative to the tile base, which only a launch knows.
-    """
-    op = records["op"]
-    bad = np.zeros(len(records), dtype=bool)
-    for f, (lo, hi) in _limits(geometry).items():
-        vals = records[f]
-        bad |= (vals < lo[op]) | (vals > hi[op])
-    pred = records["pred"]
-    predicable = np.zeros(256, bool)
-    predicable[[i.opcode for i in BY_OPCODE.values() if i.predicable]] = True
-    pon = (pred & PRED_ON) != 0
-    bad |= pon & (~predicable[op] | ((pred & PRED_MASK_BITS) >= geometry.mask_registers))
-    bad |= ~pon & (pred != 0)
-    bank = records["bank"]
-    bad |= (bank != ALL_BANKS) & (bank >= geometry.banks)
-    idx = np.flatnonzero(bad)
-    if not idx.size:
-        return None
-    first = int(idx[0])
-    return first, record_problem(records[first], geometry) or "invalid record"

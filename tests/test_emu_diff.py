@@ -8,11 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pimisa.arch import load_arch
-from pimisa.emulator import Machine
+from pimisa.emulator import Machine, faults
 from pimisa.emulator.cbackend import CBackend
+from pimisa.emulator.faults import describe
 from pimisa.emulator.twin import NumpyBackend
-from pimisa.isa import BY_MNEMONIC, TABLE
+from pimisa.isa import BY_MNEMONIC, BY_OPCODE, RECORD_DTYPE, TABLE
 from pimisa.testing import lane_arrays, programs, raw_records, small_geometries
+from pimisa.validate import check_records
 
 C = CBackend(threads=1)
 TWIN = NumpyBackend()
@@ -50,6 +52,10 @@ def launches(draw: st.DrawFn, valid: bool = True, instructions: tuple = TABLE):
     return g, recs, random_machine(draw, g, tile_rows, slots)
 
 
+def message(fault, recs: np.ndarray, m: Machine) -> str:
+    return describe(fault, recs[fault.index], m.geometry, m.rows, m.tile_rows)
+
+
 def step_both(recs: np.ndarray, m_c: Machine, m_np: Machine) -> None:
     """Run every step in both backends, one step at a time, comparing state after each."""
     n = len(recs)
@@ -61,6 +67,55 @@ def step_both(recs: np.ndarray, m_c: Machine, m_np: Machine) -> None:
         assert_same(m_c, m_np, what)
         if f_c is not None:
             return
+
+
+# Values that sit on the edges of every limit of small_geometries (registers, columns, banks,
+# condition codes, shift amounts, lane masks, predicate bits, opcodes next to real ones).
+EDGES = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 16, 31, 32, 33, 0x3F, 0x40, 0x7F, 0x80, 0x81,
+         0x83, 0x84, 0xBF, 0xC0, 0xC3, 0xC4, 0xFE, 0xFF)
+IMM_EDGES = EDGES + (-1, -(1 << 31), (1 << 31) - 1, 0xFFFF, 1 << 16)
+
+
+@st.composite
+def hostile_streams(draw: st.DrawFn, g, rows: int):
+    """Valid records with one to three fields set to edge values, in short streams."""
+    recs = draw(programs(g, max_size=8, rows=rows, vregs=min(4, g.vector_registers)))
+    for i in range(len(recs)):
+        for field in draw(st.lists(st.sampled_from(RECORD_DTYPE.names), max_size=3)):
+            if field == "imm":
+                value = draw(st.sampled_from(IMM_EDGES))
+            elif field == "row":
+                value = draw(st.sampled_from((0, rows - 1, rows, rows * 3, 0xFFFFFFFF)))
+            elif field == "op":
+                value = draw(st.sampled_from(OPCODE_EDGES))
+            else:
+                value = draw(st.sampled_from(EDGES))
+            recs[i][field] = value
+    return recs
+
+
+OPCODE_EDGES = tuple(sorted({o + d for o in BY_OPCODE for d in (-1, 0, 1)} & set(range(256))))
+
+
+@given(st.data())
+def test_hostile_records_fault_alike_with_the_loaders_message(data) -> None:
+    """Hostile records: C and numpy give the same fault (and so the same message), which is
+    the loader's first problem (pimisa.validate) unless a row fault comes first."""
+    g = data.draw(small_geometries())
+    m = random_machine(data.draw, g, 2, 1)
+    recs = data.draw(hostile_streams(g, 2))
+    m_np = m.copy()
+    f_c = C.execute(m, recs, 0, len(recs))
+    f_np = TWIN.execute(m_np, recs, 0, len(recs))
+    assert f_c == f_np
+    assert_same(m, m_np, "hostile stream")
+    found = check_records(recs, g)
+    if f_c is None:
+        assert found is None
+    elif f_c.code == faults.ROW:
+        assert found is None or found[0] > f_c.index
+    else:
+        assert found == (f_c.index, message(f_c, recs, m))
 
 
 @given(launches())
@@ -109,6 +164,11 @@ def test_faulting_runs_stop_at_the_same_step(launch, threads: int) -> None:
     f_np = TWIN.execute(whole_np, recs, 0, total)
     assert f_c == f_np
     assert_same(whole_c, whole_np, "whole faulting run")
+    found = check_records(recs, g)
+    if f_c is None:
+        assert found is None
+    elif f_c.code != faults.ROW:
+        assert found == (f_c.index, message(f_c, recs, m))
 
 
 @given(st.data())

@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 
 from pimisa import isa
 from pimisa.arch import load_arch
-from pimisa.encoding import check_records, disassemble_one, encode, pred_code, record_problem
+from pimisa.encoding import disassemble_one, encode, pred_code
 from pimisa.isa import BY_MNEMONIC, RECORD_DTYPE, TABLE, validate_table
 from pimisa.testing import programs, records
+from pimisa.validate import check_records, record_problem
 
 GEOM = load_arch().geometry
 U32 = np.uint32

@@ -12,11 +12,11 @@ from pimisa.asm import Assembly, assemble, assemble_path
 from pimisa.asm.disasm import disassemble_program
 from pimisa.asm.listing import listing
 from pimisa.asm.parse import is_register_name
-from pimisa.encoding import check_records
 from pimisa.errors import InputError, SourceError, UsageError
 from pimisa.fileio import atomic_open
 from pimisa.kernels import bundled, resolve
 from pimisa.program import Program, load_program
+from pimisa.validate import check_records
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from pimisa.arch import Arch, Geometry
-from pimisa.encoding import check_records
 from pimisa.errors import InputError, UsageError
 from pimisa.isa import BY_MNEMONIC
 from pimisa.program import Program
+from pimisa.validate import check_records
 
 MEMORY_OPS = np.array([BY_MNEMONIC["ld"].opcode, BY_MNEMONIC["st"].opcode], dtype=np.uint8)
 

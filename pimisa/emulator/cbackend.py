@@ -16,10 +16,12 @@ from types import ModuleType
 
 import numpy as np
 
-from pimisa.emulator.faults import Fault
+from pimisa.emulator.calls import check_call
+from pimisa.emulator.faults import EmulatorCallError, Fault
 from pimisa.emulator.opinfo import c_flags
 from pimisa.emulator.state import Machine
 from pimisa.isa import ISA_HASH, RECORD_DTYPE
+from pimisa.validate import FAULT_CODES, VALIDATOR_HASH
 
 MODULE_ENV = "PIMISA_EMU_MODULE"
 DEFAULT_MODULE = "pimisa._emucore"
@@ -42,6 +44,11 @@ def _mismatch(mod: ModuleType) -> str | None:
             return f"record field {name!r} is at another offset than in the .pimb record"
     if int(lib.PIMISA_ISA_HASH) != ISA_HASH:
         return "it was built for another ISA table"
+    if int(lib.PIMISA_VALIDATOR_HASH) != VALIDATOR_HASH:
+        return "it was built with another record validator (pimisa/validate.py)"
+    for name, code in FAULT_CODES.items():
+        if int(getattr(lib, f"EMU_FAULT_{name.upper()}")) != code:
+            return f"its fault code of {name!r} differs from pimisa.validate"
     flags = {name: int(getattr(lib, f"EMU_F_{name}")) for name in _FLAG_NAMES}
     for op in range(256):
         if int(lib.emu_op_info(op)) != c_flags(op, flags):
@@ -75,18 +82,11 @@ class CBackend:
         self._mod = load_core()
         self.threads = max(1, threads or os.cpu_count() or 1)
 
-    def execute(self, machine: Machine, records: np.ndarray, begin: int, end: int) -> Fault | None:
-        """Run steps [begin, end): step t is command t % n of slot t // n."""
-        ffi, lib = self._mod.ffi, self._mod.lib
-        recs = records
-        if (recs.dtype != RECORD_DTYPE or not recs.flags.c_contiguous
-                or recs.ctypes.data % ffi.alignof("pimisa_record")):
-            recs = np.ascontiguousarray(records, dtype=RECORD_DTYPE).copy()
+    def c_machine(self, machine: Machine) -> tuple[object, list[object]]:
+        """The core's emu_machine for `machine`, and the buffers it points into (keep them)."""
+        ffi = self._mod.ffi
         g = machine.geometry
         arrays = (machine.mem, machine.vregs, machine.masks)
-        for a in arrays:
-            if a.dtype != np.uint32 or not a.flags.c_contiguous or not a.flags.writeable:
-                raise ValueError("machine state arrays must be writable C-contiguous uint32")
         bufs = [ffi.from_buffer("uint32_t[]", a, require_writable=True) for a in arrays]
         m = ffi.new("emu_machine *")
         m.mem, m.vregs, m.masks = bufs
@@ -96,13 +96,26 @@ class CBackend:
         m.nv, m.nm = g.vector_registers, g.mask_registers
         m.channels, m.units_per_channel = g.total_channels, g.units_per_channel
         m.banks, m.banks_per_unit = g.banks, g.banks_per_pim_unit
+        return m, bufs
+
+    def execute(self, machine: Machine, records: np.ndarray, begin: int, end: int) -> Fault | None:
+        """Run steps [begin, end): step t is command t % n of slot t // n."""
+        machine, records, begin, end = check_call(machine, records, begin, end)
+        if end == begin:
+            return None
+        ffi, lib = self._mod.ffi, self._mod.lib
+        recs = records
+        if not recs.flags.c_contiguous or recs.ctypes.data % ffi.alignof("pimisa_record"):
+            recs = np.ascontiguousarray(records).copy()
+        g = machine.geometry
+        m, _bufs = self.c_machine(machine)
         work = (end - begin) * machine.units * g.lanes
         threads = self.threads if work >= PARALLEL_LANE_OPS else 1
         status = ffi.new("emu_status *")
         rec_ptr = ffi.cast("const pimisa_record *", ffi.from_buffer(recs))
         code = lib.emu_run(m, rec_ptr, len(recs), begin, end, threads, status)
         if code == lib.EMU_BAD_MACHINE:
-            raise ValueError("the C core rejected the machine description")
+            raise EmulatorCallError("the C core rejected the machine description")
         if code:
             return Fault(int(code), int(status.index), int(status.slot), int(status.steps),
                          int(status.row))

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pimisa.emulator.backends import Backend, get_backend
+from pimisa.emulator.calls import check_machine, check_records_array
 from pimisa.emulator.faults import LocatedError, fault_error
 from pimisa.emulator.state import Machine
 from pimisa.emulator.trace import TraceWriter
-from pimisa.encoding import check_records
 from pimisa.program import Program
+from pimisa.validate import check_records
 
 ProgressFn = Callable[[int, int], None]
 CHUNK_SECONDS = 0.2  # target wall time of one backend call when running in chunks
@@ -30,7 +31,8 @@ class RunStats:
 
 def check_program(program: Program, machine: Machine) -> None:
     """Raise a located error for the first record invalid on the machine's geometry."""
-    problem = check_records(program.records, machine.geometry)
+    check_machine(machine)
+    problem = check_records(check_records_array(program.records), machine.geometry)
     if problem is not None:
         index, reason = problem
         raise LocatedError(f"{program.location(index)}: error: {reason}")

@@ -14,6 +14,8 @@ r % rows. Slot s of a launch sees its tile at unit rows s x tile_rows onwards.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from pimisa.arch import Geometry
@@ -26,6 +28,12 @@ class Machine:
 
     def __init__(self, geometry: Geometry, tile_rows: int = 1, slots: int = 1) -> None:
         g = geometry
+        if not isinstance(geometry, Geometry):
+            raise InputError(f"a machine needs a Geometry, got a {type(geometry).__name__}")
+        for name, value in (("tile_rows", tile_rows), ("slots", slots)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+                raise InputError(f"{name} must be an integer, got a {type(value).__name__}")
+        tile_rows, slots = int(tile_rows), int(slots)
         if tile_rows < 1 or slots < 1:
             raise InputError(f"a launch needs at least one slot of one row "
                              f"(got {slots} slots x {tile_rows} rows)")

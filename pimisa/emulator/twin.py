@@ -4,7 +4,8 @@ Lane, accumulate and mask instructions apply their `sem` function from the ISA t
 stores and compares are the few lines below. Predication: a predicated command writes only the
 lanes whose bit is set in its mask register (clear, when inverted); a predicated compare changes
 only those bits of md. The C core (cext/emu_core.c) implements the same semantics and the
-differential tests hold both to it bit for bit, command by command.
+differential tests hold both to it bit for bit, command by command. Records are checked by
+pimisa.validate (a window at a time), the row of a memory command against the launch here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from pimisa.emulator import faults
+from pimisa.emulator.calls import check_call
 from pimisa.emulator.faults import Fault
 from pimisa.emulator.opinfo import OPINFO, OpInfo
 from pimisa.emulator.state import Machine
@@ -23,44 +25,9 @@ from pimisa.isa import (
     PRED_MASK_BITS,
     PRED_ON,
 )
+from pimisa.validate import static_faults
 
 _WINDOW = 4096  # records decoded to Python tuples at a time
-
-
-def check(rec: tuple[int, ...], info: OpInfo | None, machine: Machine, base: int) -> int:
-    """Fault code of record `rec` at row base `base` (faults.OK if it can run).
-
-    The checks and their order are the C core's: opcode, predicate, bank, vector registers,
-    mask registers, condition, immediate, column, row.
-    """
-    op, pred, rd, ra, rb, cc, bank, col, row, imm = rec
-    g = machine.geometry
-    if info is None:
-        return faults.OPCODE
-    if pred & PRED_ON:
-        if not info.ins.predicable or (pred & PRED_MASK_BITS) >= g.mask_registers:
-            return faults.PRED
-    elif pred:
-        return faults.PRED
-    if bank != ALL_BANKS and bank >= g.banks:
-        return faults.BANK
-    regs = {"rd": rd, "ra": ra, "rb": rb}
-    if any(regs[f] >= g.vector_registers for f in info.vregs):
-        return faults.VREG
-    if any(regs[f] >= g.mask_registers for f in info.mregs):
-        return faults.MREG
-    if info.cc and cc not in CONDITION_BY_CODE:
-        return faults.COND
-    if info.imm == "shamt" and not 0 <= imm <= 31:
-        return faults.IMM
-    if info.imm == "lanemask" and (imm & 0xFFFFFFFF) & ~machine.all_lanes:
-        return faults.IMM
-    if info.mem:
-        if col >= g.cols:
-            return faults.COL
-        if base + row >= machine.rows:
-            return faults.ROW
-    return faults.OK
 
 
 class NumpyBackend:
@@ -70,19 +37,23 @@ class NumpyBackend:
 
     def execute(self, machine: Machine, records: np.ndarray, begin: int, end: int) -> Fault | None:
         """Run steps [begin, end): step t is command t % n of slot t // n."""
+        machine, records, begin, end = check_call(machine, records, begin, end)
         n = len(records)
-        window_start, window = -1, []
+        window_start, window, codes = -1, [], []
         for t in range(begin, end):
             slot, idx = divmod(t, n)
             if not window_start <= idx < window_start + len(window):
-                window_start, window = idx, records[idx:idx + _WINDOW].tolist()
+                chunk = records[idx:idx + _WINDOW]
+                window_start, window = idx, chunk.tolist()
+                codes = static_faults(chunk, machine.geometry).tolist()
             rec = window[idx - window_start]
-            info = OPINFO.get(rec[0])
             base = slot * machine.tile_rows
-            code = check(rec, info, machine, base)
+            code = codes[idx - window_start]
+            if code == faults.OK and OPINFO[rec[0]].mem and base + rec[8] >= machine.rows:
+                code = faults.ROW
             if code != faults.OK:
                 return Fault(code, idx, slot, t - begin, base + rec[8] if code == faults.ROW else 0)
-            _execute(machine, rec, info, base)  # type: ignore[arg-type]
+            _execute(machine, rec, OPINFO[rec[0]], base)
         return None
 
 
