@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pimisa.arch import Arch, load_arch
-from pimisa.errors import InputError, SourceError
+from pimisa.errors import SourceError
+from pimisa.fileio import read_regular
 from pimisa.program import Program
 
 from .diagnostics import Diagnostic, render
@@ -78,11 +79,7 @@ def assemble(text: str, filename: str = "<string>", arch: Arch | str | None = No
 def assemble_path(path: str | Path, arch: Arch | str | None = None,
                   defines: dict[str, int] | None = None) -> Assembly:
     """Assemble a .pimasm file (includes resolve relative to it); InputError if unreadable."""
-    try:
-        data = Path(path).read_bytes()
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise InputError(f"{path!s}: cannot read: {reason}") from None
+    data = read_regular(path, "source")
     text, diags, bad = decode_source(data, str(path))
     return _run(text, str(path), arch, defines, diags, bad)
 

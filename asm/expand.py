@@ -31,6 +31,7 @@ import numpy as np
 
 from pimisa.arch import DEFAULT_ARCH, Arch, load_arch
 from pimisa.errors import InputError
+from pimisa.fileio import read_regular
 from pimisa.isa import BY_MNEMONIC
 from pimisa.program import Program
 
@@ -658,9 +659,9 @@ class Assembler:
             if len(self.files) >= _MAX_FILES:
                 raise AsmError(span, f"more than {_MAX_FILES} source files")
             try:
-                data = path.read_bytes()
-            except (OSError, ValueError) as exc:
-                reason = getattr(exc, "strerror", None) or str(exc)
+                data = read_regular(path, "source")
+            except InputError as exc:
+                reason = str(exc).removeprefix(f"{path}: ").removeprefix("cannot read: ")
                 raise AsmError(span, f"cannot read '{display}': {reason}") from None
             text, diags, bad = decode_source(data, display)
             self.file_diags += diags

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from pimisa.errors import InputError
+from pimisa.fileio import read_text
 from pimisa.isa import ALL_BANKS, FIELD_BITS, PRED_MASK_BITS
 
 DEFAULT_ARCH = "hbm3"
@@ -239,10 +240,7 @@ def load_arch(spec: str | Path | None = None) -> Arch:
     text_spec = str(spec)
     if text_spec.endswith(".toml") or "/" in text_spec:
         path = Path(text_spec)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read architecture file: {exc.strerror}") from None
+        text = read_text(path, "preset")
         where = str(path)
     else:
         if text_spec not in preset_names():

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from pimisa import __version__
+from pimisa import __version__, fileio, memory
 from pimisa.errors import PimisaError
 
 # Each module defines `register(subparsers)`, which adds its sub-command(s) with
@@ -32,6 +32,13 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def _size(text: str) -> int:
+    try:
+        return memory.parse_size(text)
+    except PimisaError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered sub-command."""
     parser = _Parser(
@@ -44,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--max-memory", metavar="SIZE", type=_size,
+            help="memory budget for data sized from the input, e.g. 4G or 25%% (default: "
+            f"{round(memory.DEFAULT_FRACTION * 100)}%% of physical memory)")
     return parser
 
 
@@ -55,10 +67,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        memory.set_budget(getattr(args, "max_memory", None))
+        fileio.check_outputs(vars(args).values())
         return int(args.func(args) or 0)
     except PimisaError as exc:
         print(str(exc) if exc.located else f"pimisa: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except MemoryError:
+        print("pimisa: error: out of memory (lower the input size or raise --max-memory)",
+              file=sys.stderr)
+        return 1
+    except RecursionError:
+        print("pimisa: error: input nested too deeply", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("pimisa: interrupted", file=sys.stderr)
         return 130

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pimisa.errors import InputError
-from pimisa.fileio import atomic_write_bytes
+from pimisa.fileio import atomic_write_bytes, read_regular
 from pimisa.isa import ISA_HASH, RECORD_DTYPE
 
 MAGIC = b"PIMB"
@@ -168,8 +168,5 @@ def program_from_bytes(data: bytes, where: str = "<bytes>") -> Program:
 
 def load_program(path: str | Path) -> Program:
     """Read a .pimb file (records are checked against an architecture by the consumer)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    data = read_regular(path, "program")
     return program_from_bytes(data, str(path))

@@ -145,8 +145,9 @@ def as_tensor(x: np.ndarray, where: str = "input", reject_nan: bool = False) -> 
         raise InputError(f"{where}: expected a 2-D array, got shape {x.shape}")
     if 0 in x.shape:
         raise InputError(f"{where}: the array is empty (shape {x.shape})")
-    if x.dtype.kind not in "fiub":
-        raise InputError(f"{where}: dtype {x.dtype} is not convertible to float32")
+    if x.dtype not in (np.float32, np.float16):
+        raise InputError(f"{where}: dtype {x.dtype}: expected float32 (float16 converts "
+                         "exactly; round anything else to float32 first)")
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.ascontiguousarray(x, dtype=np.float32)
     if reject_nan and np.isnan(out).any():

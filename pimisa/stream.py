@@ -221,9 +221,10 @@ def check_band(codes: SharedMicroCodes, hp: np.ndarray, fmt: str, direction: str
     return ref, count, first
 
 
-def check_source(x: object, where: str = "input") -> None:
-    """InputError unless `x` is a non-empty 2-D real array (or band source: shape, dtype and
-    row slicing, like pimisa.tensorio.NpyFile)."""
+def check_source(x: object, where: str = "input", allow_cast: bool = False) -> None:
+    """InputError unless `x` is a non-empty 2-D float32 array (or band source: shape, dtype
+    and row slicing, like pimisa.tensorio.NpyFile). float16 converts to float32 exactly;
+    float64 only with `allow_cast` (rounding loses precision); anything else is refused."""
     shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
     if shape is None or dtype is None or not hasattr(x, "__getitem__"):
         raise InputError(f"{where}: expected an array, got {type(x).__name__}")
@@ -231,8 +232,13 @@ def check_source(x: object, where: str = "input") -> None:
         raise InputError(f"{where}: expected a 2-D array, got shape {tuple(shape)}")
     if 0 in shape:
         raise InputError(f"{where}: the array is empty (shape {tuple(shape)})")
-    if np.dtype(dtype).kind not in "fiub":
-        raise InputError(f"{where}: dtype {dtype} is not convertible to float32")
+    dtype = np.dtype(dtype).newbyteorder("=")
+    if dtype == np.float64 and not allow_cast:
+        raise InputError(f"{where}: float64 data; the kernels take float32, and rounding to "
+                         "float32 loses precision: pass --cast to round it")
+    if dtype not in (np.float32, np.float16, np.float64):
+        raise InputError(f"{where}: dtype {dtype}: expected float32 (float16 converts exactly; "
+                         "round anything else to float32 first)")
 
 
 def quantize_stream(
@@ -248,6 +254,7 @@ def quantize_stream(
     progress: Callable[[int, int], None] | None = None,
     where: str = "input",
     reject_nan: bool = False,
+    allow_cast: bool = False,
 ) -> StreamResult:
     """Quantize a 2-D tensor (any real dtype, e.g. a memory map) band by band on the emulator.
 
@@ -257,7 +264,7 @@ def quantize_stream(
     """
     check_choice(fmt, direction)
     arch = arch if isinstance(arch, Arch) else load_arch(arch)
-    check_source(x, where)
+    check_source(x, where, allow_cast)
     if band_elements < 1:
         raise InputError(f"the band size must be at least one element, got {band_elements}")
     if program is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import IO
 import numpy as np
 
 from pimisa.errors import InputError
+from pimisa.fileio import open_regular, read_npy_header
 
 COPY_CHUNK = 1 << 22
 
@@ -34,31 +34,13 @@ class NpyFile:
 
     def __init__(self, path: str | Path) -> None:
         where = self.path = str(path)
-        try:
-            st = os.stat(where)
-        except (OSError, ValueError) as exc:
-            reason = getattr(exc, "strerror", None) or exc
-            raise InputError(f"{where}: cannot read: {reason}") from None
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{where}: cannot read: not a regular file")
-        fmt = np.lib.format
-        try:
-            with open(where, "rb") as handle:
-                version = fmt.read_magic(handle)
-                read = fmt.read_array_header_1_0 if version == (1, 0) else \
-                    fmt.read_array_header_2_0
-                shape, fortran, dtype = read(handle)
-                offset = handle.tell()
-        except (ValueError, SyntaxError, EOFError) as exc:
-            raise InputError(f"{where}: not a valid .npy file ({str(exc)[:80]})") from None
-        except OSError as exc:
-            raise InputError(f"{where}: cannot read: {exc.strerror or exc}") from None
-        if dtype.hasobject:
-            raise InputError(f"{where}: .npy holds Python objects; refusing to load it")
+        with open_regular(where) as handle:
+            shape, fortran, dtype, offset = read_npy_header(handle, where)
+            size = os.fstat(handle.fileno()).st_size
         need = offset + int(np.prod(shape, dtype=object)) * dtype.itemsize
-        if need > st.st_size:
+        if need > size:
             raise InputError(f"{where}: the header declares {shape} {dtype} ({need} bytes) "
-                             f"but the file has {st.st_size} bytes")
+                             f"but the file has {size} bytes")
         self.shape, self.dtype, self.fortran, self.offset = tuple(shape), dtype, fortran, offset
         self.ndim = len(self.shape)
         self._whole: np.ndarray | None = None

@@ -53,7 +53,7 @@ def test_bad_inputs_give_one_line_errors_and_no_output(workdir, capsys) -> None:
     np.save("w64.npy", np.zeros((4, 4)))
     np.save("w1d.npy", np.zeros(4, np.float32))
     cases = [
-        (["--in", "w=w64.npy"], "input w: expected float32 values (hp16 layout), got float64"),
+        (["--in", "w=w64.npy"], "w64.npy: float64 data"),
         (["--in", "w=w1d.npy"], "input w: expected a 2-D array, got shape (4,)"),
         (["--in", "w=nope.npy"], "nope.npy: cannot read"),
         (["--in", "v=w.npy"], "kernel 'double' has no input 'v' (its inputs: w)"),

@@ -101,7 +101,7 @@ def test_malformed_files(tmp_path, text, message):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(InputError, match="cannot read preset file"):
+    with pytest.raises(InputError, match="cannot read"):
         select_models(str(tmp_path / "none.toml"))
 
 

@@ -108,20 +108,34 @@ def test_cli_random_and_golden(workdir, capsys) -> None:
         assert _same_bits(q["dequantized"], quantize_dequantize(x, "mx4", "row"))
 
 
-def test_cli_accepts_other_real_dtypes(workdir) -> None:
-    np.save("w.npy", np.arange(40, dtype=np.float64).reshape(5, 8))
-    assert main(["quantize", "--format", "mx9", "--direction", "row", "--in", "w.npy",
+def test_cli_float64_needs_cast(workdir, capsys) -> None:
+    np.save("w.npy", np.arange(40, dtype=np.float64).reshape(5, 8) / 3)
+    args = ["quantize", "--format", "mx9", "--direction", "row", "--in", "w.npy", "--out", "q.npz"]
+    assert main(args) == 1 and not (workdir / "q.npz").exists()
+    assert "float64 data" in capsys.readouterr().err
+    assert main([*args, "--cast"]) == 0
+    expected = quantize_dequantize(np.load("w.npy").astype(np.float32), "mx9", "row")
+    with np.load("q.npz") as q:
+        assert _same_bits(q["dequantized"], expected)
+
+
+@pytest.mark.parametrize("convert", [
+    lambda x: x.astype(">f4"), np.asfortranarray, lambda x: x.astype(np.float16)])
+def test_cli_exact_conversions(workdir, convert) -> None:
+    x = (np.arange(48, dtype=np.float32).reshape(6, 8) - 20) / 4
+    np.save("w.npy", convert(x))
+    assert main(["quantize", "--format", "mx6", "--direction", "row", "--in", "w.npy",
                  "--out", "q.npz"]) == 0
     with np.load("q.npz") as q:
-        assert np.array_equal(q["dequantized"], np.arange(40, dtype=np.float32).reshape(5, 8))
+        assert _same_bits(q["dequantized"], quantize_dequantize(x, "mx6", "row"))
 
 
 @pytest.mark.parametrize(("make", "extra", "message"), [
     (None, [], "cannot read"),
-    (lambda: open("w.npy", "w").write("junk"), [], "not a valid .npy"),
+    (lambda: open("w.npy", "w").write("junk"), [], "not a .npy file"),
     (lambda: np.save("w.npy", np.zeros((2, 3, 4), np.float32)), [], "2-D"),
     (lambda: np.save("w.npy", np.zeros((0, 3), np.float32)), [], "empty"),
-    (lambda: np.save("w.npy", np.array([["a", "b"]])), [], "not convertible"),
+    (lambda: np.save("w.npy", np.array([["a", "b"]])), [], "expected float32"),
     (lambda: np.save("w.npy", np.full((3, 3), np.nan, np.float32)), ["--reject-nan"],
      "NaN at [0, 0]"),
 ])

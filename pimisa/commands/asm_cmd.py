@@ -13,7 +13,7 @@ from pimisa.asm.disasm import disassemble_program
 from pimisa.asm.listing import listing
 from pimisa.asm.parse import is_register_name
 from pimisa.errors import InputError, SourceError, UsageError
-from pimisa.fileio import atomic_open
+from pimisa.fileio import atomic_open, check_output, input_arg, output_arg, read_stream
 from pimisa.kernels import bundled, resolve
 from pimisa.program import Program, load_program
 from pimisa.validate import check_records
@@ -27,11 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"{', '.join(bundled()) or 'example_gemv'}, or - for standard input). Without -o the "
         "output is KERNEL.pimb in the current directory; with --listing alone nothing is "
         "written and the listing is printed.")
-    p.add_argument("source", metavar="KERNEL", help="kernel source, bundled name or -")
-    p.add_argument("-o", "--output", metavar="FILE.pimb", help="write the command stream here")
+    p.add_argument("source", metavar="KERNEL", type=input_arg,
+                   help="kernel source, bundled name or -")
+    p.add_argument("-o", "--output", metavar="FILE.pimb", type=output_arg,
+                   help="write the command stream here")
     p.add_argument("--listing", action="store_true",
                    help="print index, record bytes, instruction and source line per command")
-    p.add_argument("--arch", metavar="NAME|FILE.toml",
+    p.add_argument("--arch", metavar="NAME|FILE.toml", type=input_arg,
                    help="target architecture (overrides the source's .arch; default hbm3)")
     add_define_option(p)
     p.set_defaults(func=run_asm)
@@ -40,9 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "disasm", help="print a .pimb command stream as pimasm source",
         description="Disassemble a .pimb file (validated against its architecture) to pimasm "
         "text, metadata directives included, that re-assembles to the same bytes.")
-    d.add_argument("program", metavar="PROGRAM.pimb")
-    d.add_argument("-o", "--output", metavar="FILE.pimasm", help="write here instead of stdout")
-    d.add_argument("--arch", metavar="NAME|FILE.toml",
+    d.add_argument("program", metavar="PROGRAM.pimb", type=input_arg)
+    d.add_argument("-o", "--output", metavar="FILE.pimasm", type=output_arg,
+                   help="write here instead of stdout")
+    d.add_argument("--arch", metavar="NAME|FILE.toml", type=input_arg,
                    help="architecture to validate against (default: the program's own)")
     d.add_argument("--locations", action="store_true",
                    help="comment every command with its source location")
@@ -104,7 +107,8 @@ def run_asm(args: argparse.Namespace) -> int:
     if args.source == "-":
         if not args.output and not args.listing:
             raise UsageError("reading standard input: give -o FILE.pimb or --listing")
-        result: Assembly = assemble(sys.stdin.read(), "<stdin>", arch, defines)
+        result: Assembly = assemble(read_stream(sys.stdin, "<stdin>", "source"), "<stdin>",
+                                    arch, defines)
         stem = "stdin"
     else:
         path = resolve(args.source)
@@ -117,6 +121,8 @@ def run_asm(args: argparse.Namespace) -> int:
     program = result.program
     if args.output or not args.listing:
         out = Path(args.output or f"{stem}.pimb")
+        if not args.output and args.source != "-":
+            check_output(out, [path])
         try:
             program.save(out)
         except ValueError as exc:  # e.g. a NUL byte in the path (only via the Python API)

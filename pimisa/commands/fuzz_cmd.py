@@ -8,6 +8,7 @@ import time
 from pimisa.arch import DEFAULT_ARCH, load_arch
 from pimisa.commands.asm_cmd import add_define_option, parse_defines
 from pimisa.errors import UsageError
+from pimisa.fileio import input_arg
 from pimisa.formats import DIRECTIONS, FORMATS
 from pimisa.quantize import load_quant_kernel
 
@@ -25,11 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and shown with the input element, expected and actual value and the source line of "
         "the st that wrote the wrong word. Runs on one channel of the architecture (same PIM "
         "units, lanes and columns per channel) so that small inputs emulate fast.")
-    p.add_argument("kernel", metavar="KERNEL", help="a .pimasm source or a bundled kernel name")
+    p.add_argument("kernel", metavar="KERNEL", type=input_arg,
+                   help="a .pimasm source or a bundled kernel name")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--golden", choices=FORMATS, metavar="FORMAT",
                       help=f"golden format: {', '.join(FORMATS)} (needs --direction)")
-    what.add_argument("--ref", metavar="FILE.py:FUNC", help="a Python reference function")
+    what.add_argument("--ref", metavar="FILE.py:FUNC", type=input_arg,
+                      help="a Python reference function")
     p.add_argument("--direction", choices=DIRECTIONS, help="block direction of --golden")
     p.add_argument("--max-examples", type=int, default=200, metavar="N",
                    help="inputs to try (default 200)")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pimisa.commands.jitq_sweep_cmd import register_sweep
 from pimisa.errors import UsageError
+from pimisa.fileio import input_arg, output_arg
 from pimisa.jitq.capacity import RECOMPUTE
 from pimisa.jitq.figures import figure_format, plot_slack
 from pimisa.jitq.gpu import MX_FORMATS, Gpu, select_gpus
@@ -46,16 +47,16 @@ def _fraction(text: str) -> float:
 
 def _shared(p: argparse.ArgumentParser) -> None:
     """Options of both `pimisa jitq` and `pimisa jitq sweep`: the scenario and its overrides."""
-    p.add_argument("--scenario", metavar="NAME|FILE", default=DEFAULT,
+    p.add_argument("--scenario", metavar="NAME|FILE", type=input_arg, default=DEFAULT,
                    help=f"bundled scenario ({', '.join(bundled_names())}; default {DEFAULT}) "
                    "or a scenario .toml file")
     p.add_argument("--set", metavar="PATH=VALUE", action="append", default=[], dest="sets",
                    help="override one scenario field, e.g. --set capacity.dp_shard=8 or "
                    "--set gpus.mi300x.tflops.mx6=5229.8 (repeatable; TOML values)")
-    p.add_argument("--model", metavar="NAME|FILE",
+    p.add_argument("--model", metavar="NAME|FILE", type=input_arg,
                    help="one of the scenario's models or a GPT-3 preset, or a .toml file of "
                    "models (default: the scenario's)")
-    p.add_argument("--gpu", metavar="NAME|FILE",
+    p.add_argument("--gpu", metavar="NAME|FILE", type=input_arg,
                    help="one of the scenario's GPUs or a bundled preset (mi250x, mi300x, "
                    "h100-sxm), or a .toml file of GPUs (default: the scenario's)")
     p.add_argument("--format", choices=[*MX_FORMATS, "all"],
@@ -87,7 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the scenario's kernel launches (cached on disk).")
     _shared(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    p.add_argument("--plot", metavar="FILE", help="write the slack figure (.png or .svg)")
+    p.add_argument("--plot", metavar="FILE", type=output_arg,
+                   help="write the slack figure (.png or .svg)")
     p.set_defaults(func=run)
     register_sweep(p.add_subparsers(dest="jitq_command", metavar="{sweep}"), _shared)
 

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from pimisa.errors import UsageError
-from pimisa.fileio import atomic_open
+from pimisa.fileio import atomic_open, output_arg
 
 
 def register_sweep(sub: argparse._SubParsersAction,
@@ -23,8 +23,10 @@ def register_sweep(sub: argparse._SubParsersAction,
                    "(repeatable; the grid is the product)")
     p.add_argument("--output", choices=("table", "csv", "json"), default="table",
                    help="what to print (default table)")
-    p.add_argument("--out", metavar="FILE", help="write the output to FILE instead of stdout")
-    p.add_argument("--plot", metavar="FILE", help="draw a metric against the first axis "
+    p.add_argument("--out", metavar="FILE", type=output_arg,
+                   help="write the output to FILE instead of stdout")
+    p.add_argument("--plot", metavar="FILE", type=output_arg,
+                   help="draw a metric against the first axis "
                    "(.png or .svg)")
     p.add_argument("--metric", default="fwd_slack",
                    help="metric of --plot: fwd_slack, bwd_slack, loss, savings, row_util, "

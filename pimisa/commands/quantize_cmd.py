@@ -12,7 +12,7 @@ import numpy as np
 from pimisa.arch import DEFAULT_ARCH, load_arch
 from pimisa.commands.asm_cmd import add_define_option, parse_defines
 from pimisa.errors import InputError, UsageError
-from pimisa.fileio import atomic_open
+from pimisa.fileio import atomic_open, input_arg, output_arg
 from pimisa.formats import DIRECTIONS
 from pimisa.formats.blocks import padded_shape
 from pimisa.program import Program
@@ -50,12 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "mx_packed output region")
     add_define_option(p)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--in", dest="input", metavar="W.npy", help="the tensor (2-D, float32)")
+    src.add_argument("--in", dest="input", metavar="W.npy", type=input_arg,
+                     help="the tensor (2-D, float32)")
     src.add_argument("--random", metavar="RxC", help="a random normal float32 tensor instead")
     p.add_argument("--seed", type=int, default=0, help="seed of --random (default 0)")
-    p.add_argument("--out", metavar="Q.npz",
+    p.add_argument("--out", metavar="Q.npz", type=output_arg,
                    help="write dequantized, codes, shared_exp, micro_exp here")
-    p.add_argument("--arch", metavar="NAME|FILE", default=DEFAULT_ARCH,
+    p.add_argument("--arch", metavar="NAME|FILE", type=input_arg, default=DEFAULT_ARCH,
                    help=f"architecture preset or .toml file (default {DEFAULT_ARCH})")
     p.add_argument("--backend", choices=("auto", "c", "numpy"),
                    help="emulator backend (default: $PIMISA_BACKEND, else auto)")
@@ -180,8 +181,9 @@ def run(args: argparse.Namespace) -> int:
         RandomTensor(args.random, args.seed)
     where = args.input or "--random"
     common = dict(arch=args.arch, backend=args.backend, golden=args.golden, program=program,
-                  band_elements=args.band, where=where, reject_nan=args.reject_nan)
-    check_source(source, where)
+                  band_elements=args.band, where=where, reject_nan=args.reject_nan,
+                  allow_cast=args.cast)
+    check_source(source, where, args.cast)
     if args.out:
         shape = (int(source.shape[0]), int(source.shape[1]))
         target = Path(args.out)

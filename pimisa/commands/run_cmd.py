@@ -18,7 +18,7 @@ from pimisa.emulator import EmulatorFault, TraceWriter, get_backend
 from pimisa.emulator.launch import launch
 from pimisa.emulator.run import ProgressFn
 from pimisa.errors import UsageError
-from pimisa.fileio import atomic_open, load_npy
+from pimisa.fileio import atomic_open, input_arg, input_spec_arg, load_npy, output_arg
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,17 +34,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run", help="run a kernel on the emulator",
         description="Lay input tensors out in bank memory, run the kernel over every tile on "
         "the emulator and save its declared outputs.")
-    p.add_argument("kernel", metavar="KERNEL",
+    p.add_argument("kernel", metavar="KERNEL", type=input_arg,
                    help="a .pimasm source, a .pimb command stream or a bundled kernel name")
-    p.add_argument("--arch", metavar="NAME|FILE",
+    p.add_argument("--arch", metavar="NAME|FILE", type=input_arg,
                    help="architecture preset or .toml file (default: the kernel's, else "
                    f"{DEFAULT_ARCH})")
     p.add_argument("--in", dest="inputs", metavar="NAME=FILE.npy", action="append", default=[],
+                   type=input_spec_arg,
                    help="an input tensor for the kernel's input region NAME (repeatable)")
-    p.add_argument("--out", metavar="RESULT.npz", help="write the output regions here")
+    p.add_argument("--out", metavar="RESULT.npz", type=output_arg,
+                   help="write the output regions here")
     p.add_argument("--backend", choices=("auto", "c", "numpy"),
                    help="emulator backend (default: $PIMISA_BACKEND, else auto)")
-    p.add_argument("--trace", metavar="FILE", help="write a per-command trace log")
+    p.add_argument("--cast", action="store_true",
+                   help="round float64 inputs to float32 (refused without it: it loses "
+                   "precision); other byte and memory orders are converted exactly")
+    p.add_argument("--trace", metavar="FILE", type=output_arg,
+                   help="write a per-command trace log")
     p.add_argument("--view", choices=tuple(VIEWS),
                    help="reinterpret the bits of every output as float32, int32 or uint32 "
                    "(default: as the layout reads back: raw words uint32, hp16 float32)")
@@ -52,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
+def load_inputs(specs: list[str], cast: bool = False) -> dict[str, np.ndarray]:
     """Arrays from `NAME=FILE.npy` arguments."""
     inputs: dict[str, np.ndarray] = {}
     for spec in specs:
@@ -61,7 +67,7 @@ def load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
             raise UsageError(f"--in {spec!r}: expected NAME=FILE.npy")
         if name in inputs:
             raise UsageError(f"--in: input {name!r} given twice")
-        inputs[name] = load_npy(path)
+        inputs[name] = load_npy(path, allow_cast=cast)
     return inputs
 
 
@@ -115,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     backend = get_backend(args.backend)
     program = kernels.load(args.kernel, args.arch, parse_defines(args.define))
     arch = load_arch(args.arch or program.meta.arch or DEFAULT_ARCH)
-    inputs = load_inputs(args.inputs)
+    inputs = load_inputs(args.inputs, args.cast)
     fault: EmulatorFault | None = None
     with _progress_bar() as progress:
         if args.trace:

@@ -10,6 +10,7 @@ from pimisa import kernels
 from pimisa.arch import load_arch
 from pimisa.commands.asm_cmd import add_define_option, parse_defines
 from pimisa.errors import UsageError
+from pimisa.fileio import input_arg, output_arg
 
 DEFAULT_TRACE_LIMIT_MB = 1024.0
 
@@ -21,15 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Schedule a kernel launch as a memory controller would (ACT/PRE/REF "
         "inserted, every timing constraint of the preset honoured) and print how long it "
         "takes. Every channel runs the same command stream, so one schedule serves them all.")
-    p.add_argument("kernel", metavar="KERNEL",
+    p.add_argument("kernel", metavar="KERNEL", type=input_arg,
                    help="a .pimb file, a .pimasm source or the name of a bundled kernel")
-    p.add_argument("--arch", metavar="NAME|FILE",
+    p.add_argument("--arch", metavar="NAME|FILE", type=input_arg,
                    help="architecture preset or .toml file (default: the kernel's, else hbm3)")
     p.add_argument("--tiles", type=int, metavar="N",
                    help="tiles to process over the whole device (default: one per PIM unit)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--trace-csv", metavar="FILE", help="write every DRAM command as CSV")
-    p.add_argument("--chrome-trace", metavar="FILE.json",
+    p.add_argument("--trace-csv", metavar="FILE", type=output_arg,
+                   help="write every DRAM command as CSV")
+    p.add_argument("--chrome-trace", metavar="FILE.json", type=output_arg,
                    help="write a Chrome trace-event JSON file (opens in Perfetto)")
     p.add_argument("--all-channels", action="store_true",
                    help="traces: write every channel (identical schedules); default channel 0")
@@ -43,8 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Re-verify a CSV trace (as written by `pimisa time --trace-csv`) against "
         "every rule of the timing table, independently of the scheduler. Exit code 1 when a "
         "rule is broken; each violation names both commands by line.")
-    c.add_argument("trace", metavar="TRACE.csv")
-    c.add_argument("--arch", metavar="NAME|FILE", help="architecture preset (default hbm3)")
+    c.add_argument("trace", metavar="TRACE.csv", type=input_arg)
+    c.add_argument("--arch", metavar="NAME|FILE", type=input_arg,
+                   help="architecture preset (default hbm3)")
     c.add_argument("--max-violations", type=int, default=50, metavar="N",
                    help="print at most N violations (default 50)")
     c.set_defaults(func=run_check)

@@ -17,6 +17,7 @@ import numpy as np
 
 from pimisa.arch import Arch
 from pimisa.errors import InputError
+from pimisa.fileio import read_regular
 
 HEADER = b"cycle,channel,bank,command,row,col"
 NAMES = ("ACT", "PRE", "REF", "RD", "WR", "OP")
@@ -191,10 +192,7 @@ def _validate(trace: Trace, arch: Arch, where: str) -> None:
 
 def read_trace_csv(path: str | Path, arch: Arch) -> Trace:
     """Read and validate a trace CSV file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    data = read_regular(path, "trace")
     trace = parse_trace_csv(data, str(path))
     _validate(trace, arch, str(path))
     return trace

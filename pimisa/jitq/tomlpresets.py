@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pimisa.errors import InputError, UsageError
+from pimisa.fileio import read_text
 
 PACKAGE = "pimisa.jitq.presets"
 T = TypeVar("T")
@@ -50,10 +51,7 @@ def select(spec: str | None, load: Callable[..., dict[str, T]], kind: str) -> li
 def _read(spec: str, bundled: str) -> tuple[str, str]:
     if is_path(spec):
         path = Path(spec)
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read preset file: {exc.strerror}") from None
+        return read_text(path, "preset"), str(path)
     text = resources.files(PACKAGE).joinpath(f"{bundled}.toml").read_text(encoding="utf-8")
     return text, f"preset {bundled}"
 
