@@ -28,12 +28,15 @@ import numpy as np
 from pimisa.errors import InputError
 from pimisa.fileio import atomic_write_bytes, read_regular
 from pimisa.isa import ISA_HASH, RECORD_DTYPE
+from pimisa.schema import validate
 
 MAGIC = b"PIMB"
 FORMAT_VERSION = 1
 HEADER = struct.Struct("<4sHHQQII")
 SRCMAP_DTYPE = np.dtype([("file", "<u2"), ("col", "<u2"), ("line", "<u4")])
 MAX_COMMANDS = 1 << 34
+MAX_METADATA = 16 << 20  # bytes of JSON metadata
+REGION_KINDS = ("input", "output", "scratch")
 
 
 @dataclass
@@ -45,9 +48,10 @@ class Region:
     """
 
     name: str
-    kind: str  # "input" | "output" | "scratch"
-    row: int
-    rows: int
+    kind: str = field(metadata={"check": lambda v: None if v in REGION_KINDS else
+                                f"expected one of {', '.join(REGION_KINDS)}, got {v[:20]!r}"})
+    row: int = field(metadata={"check": lambda v: None if v >= 0 else "must be >= 0"})
+    rows: int = field(metadata={"check": lambda v: None if v >= 1 else "must be >= 1"})
     layout: str = "raw"
     params: dict[str, int | str] = field(default_factory=dict)
 
@@ -88,6 +92,14 @@ class KernelMeta:
             regions=regions,
             params=dict(doc.get("params", {})),  # type: ignore[arg-type]
         )
+
+
+@dataclass
+class Metadata:
+    """The JSON metadata block of a .pimb file (its schema: see pimisa.schema)."""
+
+    kernel: KernelMeta
+    files: list[str]
 
 
 @dataclass
@@ -148,6 +160,8 @@ def program_from_bytes(data: bytes, where: str = "<bytes>") -> Program:
                          f"pimisa has {ISA_HASH:#018x}); re-assemble the source")
     if n > MAX_COMMANDS:
         raise InputError(f"{where}: corrupt header (command count {n})")
+    if meta_len > MAX_METADATA:
+        raise InputError(f"{where}: corrupt header (metadata of {meta_len} bytes)")
     meta_end = HEADER.size + meta_len
     rec_start = meta_end + (-meta_end % 16)
     expected = rec_start + n * (RECORD_DTYPE.itemsize + SRCMAP_DTYPE.itemsize)
@@ -156,10 +170,15 @@ def program_from_bytes(data: bytes, where: str = "<bytes>") -> Program:
         raise InputError(f"{where}: file {what} ({len(data)} bytes, header says {expected})")
     try:
         doc = json.loads(data[HEADER.size:meta_end].decode("utf-8"))
-        meta = KernelMeta.from_json(doc["kernel"])
-        files = [str(f) for f in doc["files"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{where}: corrupt metadata ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
+        raise InputError(f"{where}: corrupt metadata (not JSON: {reason})") from None
+    errors: list[str] = []
+    validate(doc, Metadata, "metadata", errors)
+    if errors:
+        raise InputError("\n".join(f"{where}: corrupt {e}" for e in errors))
+    meta = KernelMeta.from_json(doc["kernel"])
+    files = list(doc["files"])
     records = np.frombuffer(data, dtype=RECORD_DTYPE, count=n, offset=rec_start)
     srcmap = np.frombuffer(data, dtype=SRCMAP_DTYPE, count=n,
                            offset=rec_start + n * RECORD_DTYPE.itemsize)

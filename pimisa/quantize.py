@@ -137,7 +137,20 @@ def kernel_choice(program: Program) -> tuple[str, str]:
     return fmt.name, direction
 
 
-def as_tensor(x: np.ndarray, where: str = "input", reject_nan: bool = False) -> np.ndarray:
+def check_dtype(dtype: np.dtype, where: str = "input", allow_cast: bool = False) -> None:
+    """InputError unless `dtype` converts to float32 as the tool promises: float32 (any byte
+    order) and float16 exactly, float64 only with `allow_cast` (rounding loses precision)."""
+    dtype = np.dtype(dtype).newbyteorder("=")
+    if dtype == np.float64 and not allow_cast:
+        raise InputError(f"{where}: float64 data; the kernels take float32, and rounding to "
+                         "float32 loses precision: pass --cast to round it")
+    if dtype not in (np.float32, np.float16, np.float64):
+        raise InputError(f"{where}: dtype {dtype}: expected float32 (float16 converts exactly; "
+                         "round anything else to float32 first)")
+
+
+def as_tensor(x: np.ndarray, where: str = "input", reject_nan: bool = False,
+              allow_cast: bool = False) -> np.ndarray:
     """The 2-D float32 tensor to quantize; InputError naming `where` if unusable."""
     if not isinstance(x, np.ndarray):
         raise InputError(f"{where}: expected an array, got {type(x).__name__}")
@@ -145,9 +158,7 @@ def as_tensor(x: np.ndarray, where: str = "input", reject_nan: bool = False) -> 
         raise InputError(f"{where}: expected a 2-D array, got shape {x.shape}")
     if 0 in x.shape:
         raise InputError(f"{where}: the array is empty (shape {x.shape})")
-    if x.dtype not in (np.float32, np.float16):
-        raise InputError(f"{where}: dtype {x.dtype}: expected float32 (float16 converts "
-                         "exactly; round anything else to float32 first)")
+    check_dtype(x.dtype, where, allow_cast)
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.ascontiguousarray(x, dtype=np.float32)
     if reject_nan and np.isnan(out).any():

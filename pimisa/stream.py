@@ -35,6 +35,7 @@ from pimisa.quantize import (
     as_tensor,
     block_mismatches,
     check_choice,
+    check_dtype,
     first_mismatch,
     golden_message,
     kernel_name,
@@ -232,13 +233,7 @@ def check_source(x: object, where: str = "input", allow_cast: bool = False) -> N
         raise InputError(f"{where}: expected a 2-D array, got shape {tuple(shape)}")
     if 0 in shape:
         raise InputError(f"{where}: the array is empty (shape {tuple(shape)})")
-    dtype = np.dtype(dtype).newbyteorder("=")
-    if dtype == np.float64 and not allow_cast:
-        raise InputError(f"{where}: float64 data; the kernels take float32, and rounding to "
-                         "float32 loses precision: pass --cast to round it")
-    if dtype not in (np.float32, np.float16, np.float64):
-        raise InputError(f"{where}: dtype {dtype}: expected float32 (float16 converts exactly; "
-                         "round anything else to float32 first)")
+    check_dtype(dtype, where, allow_cast)
 
 
 def quantize_stream(
@@ -284,7 +279,7 @@ def quantize_stream(
     seconds = result.seconds
     for index, (r0, r1) in enumerate(band_starts(shape[0], rows_per_band)):
         t0 = time.perf_counter()
-        hp = as_tensor(x[r0:r1], where, reject_nan=False)
+        hp = as_tensor(x[r0:r1], where, reject_nan=False, allow_cast=True)
         if reject_nan and np.isnan(hp).any():
             r, c = np.argwhere(np.isnan(hp))[0]
             raise InputError(f"{where}: NaN at [{r0 + r}, {c}] (--reject-nan)")

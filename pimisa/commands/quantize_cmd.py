@@ -64,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="check the kernel's output bit for bit against the golden model; exit "
                    "1 with the number of differing blocks and the first of them")
     p.add_argument("--reject-nan", action="store_true", help="refuse a tensor holding NaN")
+    p.add_argument("--cast", action="store_true",
+                   help="round a float64 input to float32 (refused without it: it loses "
+                   "precision); other byte and memory orders are converted exactly")
     p.add_argument("--band", type=int, default=BAND_ELEMENTS, metavar="ELEMENTS",
                    help="tensor elements per streamed band, rounded to whole 16-row tile rows "
                    f"(default {BAND_ELEMENTS}); peak memory grows with it, not with the tensor")

@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 
+from pimisa import memory
 from pimisa.arch import Geometry
 from pimisa.errors import InputError
 from pimisa.program import Region
@@ -46,7 +47,8 @@ class Machine:
         self.tile_rows = tile_rows
         self.slots = slots
         units, lanes = g.total_units, g.lanes
-        self.mem = np.zeros((rows, g.cols, units, lanes), np.uint32)
+        self.mem = memory.zeros((rows, g.cols, units, lanes), np.uint32,
+                                f"the emulator's bank memory ({rows} rows x {units} PIM units)")
         self.vregs = np.zeros((g.vector_registers, units, lanes), np.uint32)
         self.masks = np.zeros((g.mask_registers, units), np.uint32)
 
