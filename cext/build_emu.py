@@ -64,6 +64,7 @@ typedef struct {
 #define EMU_F_SHAMT ...
 #define EMU_F_LANES ...
 uint32_t emu_op_info(uint32_t op);
+int emu_has_definition(uint32_t op);
 int emu_run(const emu_machine *m, const pimisa_record *recs, uint64_t n, uint64_t begin,
             uint64_t end, int nthreads, emu_status *status);
 """
@@ -93,7 +94,8 @@ def make_builder(
         '#include "emu_core.h"',
         sources=[str(base / "emu_core.c")],
         include_dirs=[str(base)],
-        depends=[str(base / name) for name in ("emu_core.h", "emu_isa.h", "pimisa_isa.h")],
+        depends=[str(base / name) for name in ("emu_core.h", "emu_isa.h", "pimisa_isa.h",
+                                                  "lane_ops.def")],
         extra_compile_args=FLAGS + list(extra_flags),
         extra_link_args=["-pthread"] + list(extra_flags),
     )

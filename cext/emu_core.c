@@ -16,6 +16,9 @@
  * of TILE_LANES lanes after another. Units of 8 lanes (every preset) take single-pass vector
  * kernels (lane_op8, GCC vector extensions); other lane counts take the scalar loops
  * (lane_op + blend). The differential tests exercise both against the numpy twin.
+ * Each lane and mask instruction is one line of cext/lane_ops.def, stamped into every
+ * context (scalar, vector, mask words) by defining LANE_OP / MASK_OP and the helpers its
+ * expressions use; the operand table, flags and fault codes are generated (emu_isa.h).
  */
 #include "emu_core.h"
 
@@ -38,55 +41,24 @@
 #endif
 #define INLINE static inline __attribute__((always_inline))
 
-#define INFO(cls, flags) ((uint32_t)(cls) | EMU_F_KNOWN | (flags))
-#define VVV (EMU_F_PRED | EMU_F_RD_V | EMU_F_RA_V | EMU_F_RB_V)
-#define VVI (EMU_F_PRED | EMU_F_RD_V | EMU_F_RA_V | EMU_F_IMM)
-#define VVS (EMU_F_PRED | EMU_F_RD_V | EMU_F_RA_V | EMU_F_SHAMT)
-
-static const uint32_t OPINFO[256] = {
-    [OP_NOP] = INFO(SEM_NONE, 0),
-    [OP_BARRIER] = INFO(SEM_NONE, 0),
-    [OP_LD] = INFO(SEM_LOAD, EMU_F_PRED | EMU_F_RD_V | EMU_F_MEM),
-    [OP_ST] = INFO(SEM_STORE, EMU_F_PRED | EMU_F_RA_V | EMU_F_MEM),
-    [OP_MOV] = INFO(SEM_LANE, EMU_F_PRED | EMU_F_RD_V | EMU_F_RA_V),
-    [OP_LI] = INFO(SEM_LANE, EMU_F_PRED | EMU_F_RD_V | EMU_F_IMM),
-    [OP_NOT] = INFO(SEM_LANE, EMU_F_PRED | EMU_F_RD_V | EMU_F_RA_V),
-    [OP_ADD] = INFO(SEM_LANE, VVV),
-    [OP_SUB] = INFO(SEM_LANE, VVV),
-    [OP_AND] = INFO(SEM_LANE, VVV),
-    [OP_OR] = INFO(SEM_LANE, VVV),
-    [OP_XOR] = INFO(SEM_LANE, VVV),
-    [OP_MIN] = INFO(SEM_LANE, VVV),
-    [OP_MAX] = INFO(SEM_LANE, VVV),
-    [OP_MINU] = INFO(SEM_LANE, VVV),
-    [OP_MAXU] = INFO(SEM_LANE, VVV),
-    [OP_MUL] = INFO(SEM_LANE, VVV),
-    [OP_ADDI] = INFO(SEM_LANE, VVI),
-    [OP_ANDI] = INFO(SEM_LANE, VVI),
-    [OP_ORI] = INFO(SEM_LANE, VVI),
-    [OP_XORI] = INFO(SEM_LANE, VVI),
-    [OP_SLLI] = INFO(SEM_LANE, VVS),
-    [OP_SRLI] = INFO(SEM_LANE, VVS),
-    [OP_SRAI] = INFO(SEM_LANE, VVS),
-    [OP_FADD] = INFO(SEM_LANE, VVV),
-    [OP_FSUB] = INFO(SEM_LANE, VVV),
-    [OP_FMUL] = INFO(SEM_LANE, VVV),
-    [OP_FMAC] = INFO(SEM_LANE_ACC, VVV),
-    [OP_CMP] = INFO(SEM_COMPARE,
-                    EMU_F_PRED | EMU_F_CC | EMU_F_RD_M | EMU_F_RA_V | EMU_F_RB_V),
-    [OP_CMPI] = INFO(SEM_COMPARE, EMU_F_PRED | EMU_F_CC | EMU_F_RD_M | EMU_F_RA_V | EMU_F_IMM),
-    [OP_MAND] = INFO(SEM_MASK, EMU_F_RD_M | EMU_F_RA_M | EMU_F_RB_M),
-    [OP_MOR] = INFO(SEM_MASK, EMU_F_RD_M | EMU_F_RA_M | EMU_F_RB_M),
-    [OP_MXOR] = INFO(SEM_MASK, EMU_F_RD_M | EMU_F_RA_M | EMU_F_RB_M),
-    [OP_MNOT] = INFO(SEM_MASK, EMU_F_RD_M | EMU_F_RA_M),
-    [OP_MSET] = INFO(SEM_MASK, EMU_F_RD_M | EMU_F_LANES),
-    [OP_SHLV] = INFO(SEM_LANE, VVV),
-    [OP_SHRV] = INFO(SEM_LANE, VVV),
-    [OP_SRAV] = INFO(SEM_LANE, VVV),
-    [OP_SHRVR] = INFO(SEM_LANE, VVV),
-};
+#define OPINFO PIMISA_OPINFO
 
 uint32_t emu_op_info(uint32_t op) { return op < 256 ? OPINFO[op] : 0; }
+
+/* 1 when cext/lane_ops.def defines instruction `op` (the tests check every lane and mask
+ * instruction of the ISA table has its line). */
+int emu_has_definition(uint32_t op) {
+    switch (op) {
+#define LANE_OP(NAME, expr) case OP_##NAME:
+#define MASK_OP(NAME, expr) case OP_##NAME:
+#include "lane_ops.def"
+#undef LANE_OP
+#undef MASK_OP
+        return 1;
+    default:
+        return 0;
+    }
+}
 
 /* One command, checked and decoded for a slot. */
 typedef struct {
@@ -171,50 +143,46 @@ INLINE uint32_t shr_rne(uint32_t x, uint32_t y) {
     return y > 32u ? 0u : q + up;
 }
 
-/* out[i] = op(d[i], a[i], b[i], imm) for one block of n lanes (any lane count). */
-INLINE void lane_op(uint32_t op, uint32_t *restrict out, const uint32_t *restrict d,
-                    const uint32_t *restrict a, const uint32_t *restrict b, uint32_t imm,
+/* Helpers of cext/lane_ops.def common to every context. */
+#define SEL(m, a, b) (((a) & (m)) | ((b) & ~(m)))
+#define MASK_OP(NAME, expr)
+
+/* out[i] = op(d[i], a[i], b[i], imm) for one block of n lanes (any lane count): the scalar
+ * context of cext/lane_ops.def. */
+INLINE void lane_op(uint32_t op, uint32_t *restrict out, const uint32_t *restrict pd,
+                    const uint32_t *restrict pa, const uint32_t *restrict pb, uint32_t imm,
                     uint32_t n) {
-#define LOOP(expr)                          \
-    for (uint32_t i = 0; i < n; i++) {      \
-        uint32_t x = a[i], y = b[i];        \
-        (void)x;                            \
-        (void)y;                            \
-        out[i] = (expr);                    \
-    }                                       \
-    break;
+#define LT_S(a, b) (0u - (uint32_t)((int32_t)(a) < (int32_t)(b)))
+#define LT_U(a, b) (0u - (uint32_t)((a) < (b)))
+#define BCAST(v) (v)
+#define SRA(a, s) ((uint32_t)((int32_t)(a) >> (s)))
+#define SHLV(a, s) ((s) >= 32u ? 0u : (a) << ((s) & 31u))
+#define SHRV(a, s) ((s) >= 32u ? 0u : (a) >> ((s) & 31u))
+#define SRAV(a, s) ((uint32_t)((int32_t)(a) >> ((s) > 31u ? 31u : (s))))
+#define SHR_RNE(a, s) shr_rne(a, s)
+#define FBIN(a, op, b) canon(u2f(a) op u2f(b))
+#define LANE_OP(NAME, expr)                               \
+    case OP_##NAME:                                       \
+        for (uint32_t i = 0; i < n; i++) {                \
+            const uint32_t x = pa[i], y = pb[i], d = pd[i]; \
+            (void)x, (void)y, (void)d;                    \
+            out[i] = (expr);                              \
+        }                                                 \
+        break;
     switch (op) {
-    case OP_MOV: LOOP(x)
-    case OP_LI: LOOP(imm)
-    case OP_NOT: LOOP(~x)
-    case OP_ADD: LOOP(x + y)
-    case OP_SUB: LOOP(x - y)
-    case OP_AND: LOOP(x & y)
-    case OP_OR: LOOP(x | y)
-    case OP_XOR: LOOP(x ^ y)
-    case OP_MIN: LOOP((int32_t)x < (int32_t)y ? x : y)
-    case OP_MAX: LOOP((int32_t)x > (int32_t)y ? x : y)
-    case OP_MINU: LOOP(x < y ? x : y)
-    case OP_MAXU: LOOP(x > y ? x : y)
-    case OP_MUL: LOOP(x * y)
-    case OP_ADDI: LOOP(x + imm)
-    case OP_ANDI: LOOP(x & imm)
-    case OP_ORI: LOOP(x | imm)
-    case OP_XORI: LOOP(x ^ imm)
-    case OP_SLLI: LOOP(x << imm)
-    case OP_SRLI: LOOP(x >> imm)
-    case OP_SRAI: LOOP((uint32_t)((int32_t)x >> imm))
-    case OP_FADD: LOOP(canon(u2f(x) + u2f(y)))
-    case OP_FSUB: LOOP(canon(u2f(x) - u2f(y)))
-    case OP_FMUL: LOOP(canon(u2f(x) * u2f(y)))
-    case OP_FMAC: LOOP(canon(u2f(d[i]) + u2f(canon(u2f(x) * u2f(y)))))
-    case OP_SHLV: LOOP(y >= 32u ? 0u : x << (y & 31u))
-    case OP_SHRV: LOOP(y >= 32u ? 0u : x >> (y & 31u))
-    case OP_SRAV: LOOP((uint32_t)((int32_t)x >> (y > 31u ? 31u : y)))
-    case OP_SHRVR: LOOP(shr_rne(x, y))
+#include "lane_ops.def"
     default: break;
     }
-#undef LOOP
+#undef LANE_OP
+#undef LT_S
+#undef LT_U
+#undef BCAST
+#undef SRA
+#undef SHLV
+#undef SHRV
+#undef SRAV
+#undef SHR_RNE
+#undef FBIN
 }
 
 typedef uint32_t v8u __attribute__((vector_size(32)));
@@ -329,53 +297,43 @@ INLINE v8u vshr_rne(v8u x, v8u y) {
 /* 8 lanes per unit: d = op(d, a, b, imm) one unit (one vector) at a time, predicated per
  * unit, in a single pass; a, b and d may be the same register (each vector is read before
  * it is written). */
-INLINE void lane_op8(uint32_t op, uint32_t *d, const uint32_t *a, const uint32_t *b,
+INLINE void lane_op8(uint32_t op, uint32_t *pd, const uint32_t *pa, const uint32_t *pb,
                      uint32_t imm, const uint32_t *pw, uint32_t inv, uint32_t nu,
                      const int pred) {
-#define VLOOP(expr)                                                           \
-    for (uint32_t u = 0; u < nu; u++) {                                       \
-        const v8u x = load8(a + 8u * u), y = load8(b + 8u * u);               \
-        const v8u dv = load8(d + 8u * u);                                     \
-        const v8i xs = (v8i)x, ys = (v8i)y;                                   \
-        const v8f fx = (v8f)x, fy = (v8f)y;                                   \
-        (void)xs, (void)ys, (void)fx, (void)fy, (void)dv;                     \
-        v8u r = (expr);                                                       \
-        if (pred) r = vsel((v8u)((LANE_BITS8 & (pw[u] ^ inv)) != 0u), r, dv); \
-        store8(d + 8u * u, r);                                                \
-    }                                                                         \
-    break;
+#define LT_S(a, b) ((v8u)((v8i)(a) < (v8i)(b)))
+#define LT_U(a, b) ((v8u)((a) < (b)))
+#define BCAST(v) ((v8u){0} + (v))
+#define SRA(a, s) ((v8u)((v8i)(a) >> (int32_t)(s)))
+#define SHLV(a, s) (((a) << ((s) & 31u)) & ~(v8u)((s) > 31u))
+#define SHRV(a, s) (((a) >> ((s) & 31u)) & ~(v8u)((s) > 31u))
+#define SRAV(a, s) ((v8u)((v8i)(a) >> (v8i)SEL((v8u)((s) > 31u), (v8u){0} + 31u, (s))))
+#define SHR_RNE(a, s) vshr_rne(a, s)
+#define FBIN(a, op, b) vcanon((v8f)(a) op (v8f)(b))
+#define LANE_OP(NAME, expr)                                                         \
+    case OP_##NAME:                                                                 \
+        for (uint32_t u = 0; u < nu; u++) {                                         \
+            const v8u x = load8(pa + 8u * u), y = load8(pb + 8u * u);                 \
+            const v8u d = load8(pd + 8u * u);                                         \
+            (void)x, (void)y;                                                       \
+            v8u r = (expr);                                                         \
+            if (pred) r = vsel((v8u)((LANE_BITS8 & (pw[u] ^ inv)) != 0u), r, d);    \
+            store8(pd + 8u * u, r);                                                 \
+        }                                                                           \
+        break;
     switch (op) {
-    case OP_MOV: VLOOP(x)
-    case OP_LI: VLOOP((v8u){0} + imm)
-    case OP_NOT: VLOOP(~x)
-    case OP_ADD: VLOOP(x + y)
-    case OP_SUB: VLOOP(x - y)
-    case OP_AND: VLOOP(x & y)
-    case OP_OR: VLOOP(x | y)
-    case OP_XOR: VLOOP(x ^ y)
-    case OP_MIN: VLOOP(vsel((v8u)(xs < ys), x, y))
-    case OP_MAX: VLOOP(vsel((v8u)(xs > ys), x, y))
-    case OP_MINU: VLOOP(vsel((v8u)(x < y), x, y))
-    case OP_MAXU: VLOOP(vsel((v8u)(x > y), x, y))
-    case OP_MUL: VLOOP(x * y)
-    case OP_ADDI: VLOOP(x + imm)
-    case OP_ANDI: VLOOP(x & imm)
-    case OP_ORI: VLOOP(x | imm)
-    case OP_XORI: VLOOP(x ^ imm)
-    case OP_SLLI: VLOOP(x << imm)
-    case OP_SRLI: VLOOP(x >> imm)
-    case OP_SRAI: VLOOP((v8u)(xs >> (int32_t)imm))
-    case OP_FADD: VLOOP(vcanon(fx + fy))
-    case OP_FSUB: VLOOP(vcanon(fx - fy))
-    case OP_FMUL: VLOOP(vcanon(fx * fy))
-    case OP_FMAC: VLOOP(vcanon((v8f)dv + (v8f)vcanon(fx * fy)))
-    case OP_SHLV: VLOOP((x << (y & 31u)) & ~(v8u)(y > 31u))
-    case OP_SHRV: VLOOP((x >> (y & 31u)) & ~(v8u)(y > 31u))
-    case OP_SRAV: VLOOP((v8u)(xs >> (v8i)vsel((v8u)(y > 31u), (v8u){0} + 31u, y)))
-    case OP_SHRVR: VLOOP(vshr_rne(x, y))
+#include "lane_ops.def"
     default: break;
     }
-#undef VLOOP
+#undef LANE_OP
+#undef LT_S
+#undef LT_U
+#undef BCAST
+#undef SRA
+#undef SHLV
+#undef SHRV
+#undef SRAV
+#undef SHR_RNE
+#undef FBIN
 }
 
 /* dst = src for n lanes (an inline vector loop: short copies are too small for memcpy). */
@@ -455,13 +413,21 @@ INLINE void exec_units(const emu_machine *m, const cmd_t *c, uint32_t us, uint32
             uint32_t *md = m->masks + (uint64_t)c->rd * U + u;
             const uint32_t *ma = m->masks + (uint64_t)((OPINFO[c->op] & EMU_F_RA_M) ? c->ra : 0) * U + u;
             const uint32_t *mb = m->masks + (uint64_t)((OPINFO[c->op] & EMU_F_RB_M) ? c->rb : 0) * U + u;
-            for (uint32_t j = 0; j < k; j++) bits[j] = ma[j];
             switch (c->op) {
-            case OP_MAND: for (uint32_t j = 0; j < k; j++) bits[j] &= mb[j]; break;
-            case OP_MOR: for (uint32_t j = 0; j < k; j++) bits[j] |= mb[j]; break;
-            case OP_MXOR: for (uint32_t j = 0; j < k; j++) bits[j] ^= mb[j]; break;
-            case OP_MNOT: for (uint32_t j = 0; j < k; j++) bits[j] = ~bits[j]; break;
-            default: for (uint32_t j = 0; j < k; j++) bits[j] = c->imm; break; /* OP_MSET */
+#undef MASK_OP
+#define MASK_OP(NAME, expr)                                                    \
+    case OP_##NAME:                                                            \
+        for (uint32_t j = 0; j < k; j++) {                                     \
+            const uint32_t a = ma[j], b = mb[j], imm = c->imm;                 \
+            (void)a, (void)b, (void)imm;                                       \
+            bits[j] = (expr);                                                  \
+        }                                                                      \
+        break;
+#define LANE_OP(NAME, expr)
+#include "lane_ops.def"
+#undef LANE_OP
+#undef MASK_OP
+            default: break;
             }
             for (uint32_t j = 0; j < k; j++) md[j] = bits[j] & all;
             break;

@@ -52,22 +52,9 @@ typedef struct {
 #define EMU_OK 0
 #define EMU_BAD_MACHINE 100
 
-/* emu_op_info(op): semantics class in bits 0-3, then these operand flags (0 = unknown op). */
-#define EMU_F_KNOWN 0x10
-#define EMU_F_PRED 0x20      /* predicable */
-#define EMU_F_RD_V 0x40      /* rd is a vector register */
-#define EMU_F_RA_V 0x80
-#define EMU_F_RB_V 0x100
-#define EMU_F_RD_M 0x200     /* rd is a mask register */
-#define EMU_F_RA_M 0x400
-#define EMU_F_RB_M 0x800
-#define EMU_F_MEM 0x1000     /* row, col address memory */
-#define EMU_F_CC 0x2000      /* compare condition */
-#define EMU_F_IMM 0x4000     /* 32-bit immediate */
-#define EMU_F_SHAMT 0x8000   /* immediate shift amount 0..31 */
-#define EMU_F_LANES 0x10000  /* immediate lane mask (bits < lanes) */
-
+/* emu_op_info(op): PIMISA_OPINFO[op] (semantics class and EMU_F_* flags, emu_isa.h). */
 uint32_t emu_op_info(uint32_t op);
+int emu_has_definition(uint32_t op);
 int emu_run(const emu_machine *m, const pimisa_record *recs, uint64_t n, uint64_t begin,
             uint64_t end, int nthreads, emu_status *status);
 

@@ -1,5 +1,6 @@
-/* Generated from pimisa/validate.py by `python -m pimisa.codegen`; do not edit.
- * The record validator of the emulator core: fault codes in fault order, the limit
+/* Generated from pimisa/isa.py, pimisa/emulator/opinfo.py and pimisa/validate.py by
+ * `python -m pimisa.codegen`; do not edit. The emulator core's operand table and
+ * record validator: fault codes in fault order, operand flags per opcode, the limit
  * kind of every field of every opcode, and the range of each kind on a machine. A
  * record's fault is the lowest code among its fields outside their range. */
 #ifndef PIMISA_EMU_ISA_H
@@ -19,6 +20,64 @@
 #define EMU_FAULT_COL 8  /* column out of range */
 #define EMU_FAULT_FIELD 9  /* a field the instruction does not use is not 0 */
 #define EMU_FAULT_ROW 10  /* row outside the launch's rows (checked at run time) */
+
+/* Operand flags of PIMISA_OPINFO (bits 0-3: the SEM_ class). */
+#define EMU_F_KNOWN 0x10  /* an instruction of the table */
+#define EMU_F_PRED 0x20  /* predicable */
+#define EMU_F_RD_V 0x40  /* rd is a vector register */
+#define EMU_F_RA_V 0x80  /* ra is a vector register */
+#define EMU_F_RB_V 0x100  /* rb is a vector register */
+#define EMU_F_RD_M 0x200  /* rd is a mask register */
+#define EMU_F_RA_M 0x400  /* ra is a mask register */
+#define EMU_F_RB_M 0x800  /* rb is a mask register */
+#define EMU_F_MEM 0x1000  /* row, col address memory */
+#define EMU_F_CC 0x2000  /* compare condition */
+#define EMU_F_IMM 0x4000  /* 32-bit immediate */
+#define EMU_F_SHAMT 0x8000  /* immediate shift amount */
+#define EMU_F_LANES 0x10000  /* immediate lane mask */
+
+/* Class and operand flags of each opcode (0: no instruction). */
+static const uint32_t PIMISA_OPINFO[256] = {
+    [OP_NOP] = 0x00010,
+    [OP_BARRIER] = 0x00010,
+    [OP_LD] = 0x01071,
+    [OP_ST] = 0x010B2,
+    [OP_MOV] = 0x000F3,
+    [OP_LI] = 0x04073,
+    [OP_NOT] = 0x000F3,
+    [OP_ADD] = 0x001F3,
+    [OP_SUB] = 0x001F3,
+    [OP_AND] = 0x001F3,
+    [OP_OR] = 0x001F3,
+    [OP_XOR] = 0x001F3,
+    [OP_MIN] = 0x001F3,
+    [OP_MAX] = 0x001F3,
+    [OP_MINU] = 0x001F3,
+    [OP_MAXU] = 0x001F3,
+    [OP_MUL] = 0x001F3,
+    [OP_ADDI] = 0x040F3,
+    [OP_ANDI] = 0x040F3,
+    [OP_ORI] = 0x040F3,
+    [OP_XORI] = 0x040F3,
+    [OP_SLLI] = 0x080F3,
+    [OP_SRLI] = 0x080F3,
+    [OP_SRAI] = 0x080F3,
+    [OP_FADD] = 0x001F3,
+    [OP_FSUB] = 0x001F3,
+    [OP_FMUL] = 0x001F3,
+    [OP_FMAC] = 0x001F4,
+    [OP_CMP] = 0x023B5,
+    [OP_CMPI] = 0x062B5,
+    [OP_MAND] = 0x00E16,
+    [OP_MOR] = 0x00E16,
+    [OP_MXOR] = 0x00E16,
+    [OP_MNOT] = 0x00616,
+    [OP_MSET] = 0x10216,
+    [OP_SHLV] = 0x001F3,
+    [OP_SHRV] = 0x001F3,
+    [OP_SRAV] = 0x001F3,
+    [OP_SHRVR] = 0x001F3,
+};
 
 /* Limit kinds of a record field. */
 #define PIMISA_LIM_ANY 0  /* any value */

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pimisa.emulator.opinfo import FLAG_DOCS, FLAGS, c_flags
 from pimisa.isa import (
     ALL_BANKS,
     CANONICAL_NAN,
@@ -148,12 +149,14 @@ def _c_int(value: int) -> str:
 
 
 def emu_header() -> str:
-    """cext/emu_isa.h: the record validator of the emulator core (pimisa/validate.py)."""
+    """cext/emu_isa.h: the emulator core's operand table (pimisa/emulator/opinfo.py) and record
+    validator (pimisa/validate.py)."""
     from pimisa import validate as v
 
     lines = [
-        "/* Generated from pimisa/validate.py by `python -m pimisa.codegen`; do not edit.",
-        " * The record validator of the emulator core: fault codes in fault order, the limit",
+        "/* Generated from pimisa/isa.py, pimisa/emulator/opinfo.py and pimisa/validate.py by",
+        " * `python -m pimisa.codegen`; do not edit. The emulator core's operand table and",
+        " * record validator: fault codes in fault order, operand flags per opcode, the limit",
         " * kind of every field of every opcode, and the range of each kind on a machine. A",
         " * record's fault is the lowest code among its fields outside their range. */",
         "#ifndef PIMISA_EMU_ISA_H",
@@ -166,7 +169,14 @@ def emu_header() -> str:
     ]
     for name, code in v.FAULT_CODES.items():
         lines.append(f"#define EMU_FAULT_{name.upper()} {code}  /* {v.FAULT_DOCS[name]} */")
-    lines += ["", "/* Limit kinds of a record field. */"]
+    lines += ["", "/* Operand flags of PIMISA_OPINFO (bits 0-3: the SEM_ class). */"]
+    for name, bit in FLAGS.items():
+        lines.append(f"#define EMU_F_{name} 0x{bit:X}  /* {FLAG_DOCS[name]} */")
+    lines += ["", "/* Class and operand flags of each opcode (0: no instruction). */",
+              "static const uint32_t PIMISA_OPINFO[256] = {"]
+    for ins in TABLE:
+        lines.append(f"    [OP_{ins.mnemonic.upper()}] = 0x{c_flags(ins.opcode):05X},")
+    lines += ["};", "", "/* Limit kinds of a record field. */"]
     for i, (name, limit) in enumerate(v.LIMITS.items()):
         lines.append(f"#define PIMISA_LIM_{name.upper()} {i}  /* {limit.doc} */")
     lines += [

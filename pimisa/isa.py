@@ -12,6 +12,7 @@ canonicalised to 0x7FC00000 so every backend agrees bit for bit.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,12 +81,18 @@ SEM_CLASSES = (
     "load",  # vd <- memory word
     "store",  # memory word <- va
     "lane",  # vd <- f(va, vb, imm) per lane
-    "lane_acc",  # vd <- f(vd, va, vb) per lane (multiply-accumulate)
+    "lane_acc",  # vd <- f(vd, va, vb) per lane (multiply-accumulate; reads vd)
     "compare",  # md <- cond(va, vb or imm) per lane
     "mask",  # md <- f(ma, mb, imm) on lane masks (uint32 words, bit k = lane k)
 )
 
 U32 = np.uint32
+
+# Every `sem` has this one signature: sem(d, a, b, imm) -> the new value of the destination,
+# from its old lanes d, the source lanes a and b (va/vb, or ma/mb for mask instructions; a
+# source the instruction lacks is given as any lanes of the right shape) and the immediate
+# (int). Arrays are uint32 lanes; the result has their shape.
+Sem = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 
 
 def _i32(x: np.ndarray) -> np.ndarray:
@@ -143,7 +150,7 @@ class Instr:
     operands: tuple[str, ...]
     sem_class: str
     doc: str
-    sem: Callable[..., np.ndarray] | None = None  # numpy semantics, see the sem_class
+    sem: Sem | None = None  # numpy semantics: sem(d, a, b, imm), see the sem_class
     predicable: bool = True
     touches_memory: bool = False
 
@@ -168,78 +175,78 @@ TABLE: tuple[Instr, ...] = (
           touches_memory=True),
     Instr("st", 0x09, ("va", "mem"), "store", "Store va into the column word [row, col].",
           touches_memory=True),
-    Instr("mov", 0x10, ("vd", "va"), "lane", "vd = va.", lambda a, b, i: a),
+    Instr("mov", 0x10, ("vd", "va"), "lane", "vd = va.", lambda d, a, b, i: a),
     Instr("li", 0x11, ("vd", "imm"), "lane", "vd = imm in every lane (float literals as bits).",
-          lambda a, b, i: np.broadcast_to(U32(i & 0xFFFFFFFF), a.shape).copy()),
-    Instr("not", 0x12, ("vd", "va"), "lane", "vd = ~va (bitwise).", lambda a, b, i: ~a),
+          lambda d, a, b, i: np.broadcast_to(U32(i & 0xFFFFFFFF), a.shape).copy()),
+    Instr("not", 0x12, ("vd", "va"), "lane", "vd = ~va (bitwise).", lambda d, a, b, i: ~a),
     Instr("add", 0x13, ("vd", "va", "vb"), "lane", "vd = va + vb (wrapping).",
-          lambda a, b, i: a + b),
+          lambda d, a, b, i: a + b),
     Instr("sub", 0x14, ("vd", "va", "vb"), "lane", "vd = va - vb (wrapping).",
-          lambda a, b, i: a - b),
-    Instr("and", 0x15, ("vd", "va", "vb"), "lane", "vd = va & vb.", lambda a, b, i: a & b),
-    Instr("or", 0x16, ("vd", "va", "vb"), "lane", "vd = va | vb.", lambda a, b, i: a | b),
-    Instr("xor", 0x17, ("vd", "va", "vb"), "lane", "vd = va ^ vb.", lambda a, b, i: a ^ b),
+          lambda d, a, b, i: a - b),
+    Instr("and", 0x15, ("vd", "va", "vb"), "lane", "vd = va & vb.", lambda d, a, b, i: a & b),
+    Instr("or", 0x16, ("vd", "va", "vb"), "lane", "vd = va | vb.", lambda d, a, b, i: a | b),
+    Instr("xor", 0x17, ("vd", "va", "vb"), "lane", "vd = va ^ vb.", lambda d, a, b, i: a ^ b),
     Instr("min", 0x18, ("vd", "va", "vb"), "lane", "vd = min(va, vb), signed.",
-          lambda a, b, i: np.minimum(_i32(a), _i32(b)).view(U32)),
+          lambda d, a, b, i: np.minimum(_i32(a), _i32(b)).view(U32)),
     Instr("max", 0x19, ("vd", "va", "vb"), "lane", "vd = max(va, vb), signed.",
-          lambda a, b, i: np.maximum(_i32(a), _i32(b)).view(U32)),
+          lambda d, a, b, i: np.maximum(_i32(a), _i32(b)).view(U32)),
     Instr("minu", 0x1A, ("vd", "va", "vb"), "lane", "vd = min(va, vb), unsigned.",
-          lambda a, b, i: np.minimum(a, b)),
+          lambda d, a, b, i: np.minimum(a, b)),
     Instr("maxu", 0x1B, ("vd", "va", "vb"), "lane", "vd = max(va, vb), unsigned.",
-          lambda a, b, i: np.maximum(a, b)),
+          lambda d, a, b, i: np.maximum(a, b)),
     Instr("mul", 0x1C, ("vd", "va", "vb"), "lane", "vd = low 32 bits of va * vb.",
-          lambda a, b, i: a * b),
+          lambda d, a, b, i: a * b),
     Instr("addi", 0x20, ("vd", "va", "imm"), "lane", "vd = va + imm (wrapping).",
-          lambda a, b, i: a + U32(i & 0xFFFFFFFF)),
+          lambda d, a, b, i: a + U32(i & 0xFFFFFFFF)),
     Instr("andi", 0x21, ("vd", "va", "imm"), "lane", "vd = va & imm.",
-          lambda a, b, i: a & U32(i & 0xFFFFFFFF)),
+          lambda d, a, b, i: a & U32(i & 0xFFFFFFFF)),
     Instr("ori", 0x22, ("vd", "va", "imm"), "lane", "vd = va | imm.",
-          lambda a, b, i: a | U32(i & 0xFFFFFFFF)),
+          lambda d, a, b, i: a | U32(i & 0xFFFFFFFF)),
     Instr("xori", 0x23, ("vd", "va", "imm"), "lane", "vd = va ^ imm.",
-          lambda a, b, i: a ^ U32(i & 0xFFFFFFFF)),
+          lambda d, a, b, i: a ^ U32(i & 0xFFFFFFFF)),
     Instr("slli", 0x24, ("vd", "va", "sh"), "lane", "vd = va << sh (sh in 0..31).",
-          lambda a, b, i: a << U32(i)),
+          lambda d, a, b, i: a << U32(i)),
     Instr("srli", 0x25, ("vd", "va", "sh"), "lane", "vd = va >> sh, logical (sh in 0..31).",
-          lambda a, b, i: a >> U32(i)),
+          lambda d, a, b, i: a >> U32(i)),
     Instr("srai", 0x26, ("vd", "va", "sh"), "lane", "vd = va >> sh, arithmetic (sh in 0..31).",
-          lambda a, b, i: (_i32(a) >> np.int32(i)).view(U32)),
+          lambda d, a, b, i: (_i32(a) >> np.int32(i)).view(U32)),
     Instr("fadd", 0x30, ("vd", "va", "vb"), "lane", "vd = va + vb in float32.",
-          lambda a, b, i: _float_op(np.add, a, b)),
+          lambda d, a, b, i: _float_op(np.add, a, b)),
     Instr("fsub", 0x31, ("vd", "va", "vb"), "lane", "vd = va - vb in float32.",
-          lambda a, b, i: _float_op(np.subtract, a, b)),
+          lambda d, a, b, i: _float_op(np.subtract, a, b)),
     Instr("fmul", 0x32, ("vd", "va", "vb"), "lane", "vd = va * vb in float32.",
-          lambda a, b, i: _float_op(np.multiply, a, b)),
+          lambda d, a, b, i: _float_op(np.multiply, a, b)),
     Instr("fmac", 0x33, ("vd", "va", "vb"), "lane_acc",
           "vd = vd + va * vb in float32 (two roundings, not fused).",
-          lambda d, a, b: _float_op(np.add, d, _float_op(np.multiply, a, b))),
+          lambda d, a, b, i: _float_op(np.add, d, _float_op(np.multiply, a, b))),
     Instr("cmp", 0x40, ("cc", "md", "va", "vb"), "compare",
           "Masked compare: md = (va <cc> vb) per lane; under a predicate only selected lanes "
           "of md change."),
     Instr("cmpi", 0x41, ("cc", "md", "va", "imm"), "compare",
           "Masked compare with an immediate: md = (va <cc> imm) per lane."),
     Instr("mand", 0x48, ("md", "ma", "mb"), "mask", "md = ma & mb (lane masks).",
-          lambda a, b, i: a & b, predicable=False),
+          lambda d, a, b, i: a & b, predicable=False),
     Instr("mor", 0x49, ("md", "ma", "mb"), "mask", "md = ma | mb (lane masks).",
-          lambda a, b, i: a | b, predicable=False),
+          lambda d, a, b, i: a | b, predicable=False),
     Instr("mxor", 0x4A, ("md", "ma", "mb"), "mask", "md = ma ^ mb (lane masks).",
-          lambda a, b, i: a ^ b, predicable=False),
+          lambda d, a, b, i: a ^ b, predicable=False),
     Instr("mnot", 0x4B, ("md", "ma"), "mask", "md = ~ma (lane masks).",
-          lambda a, b, i: ~a, predicable=False),
+          lambda d, a, b, i: ~a, predicable=False),
     Instr("mset", 0x4C, ("md", "lanes"), "mask", "md = lanes (bit k selects lane k).",
-          lambda a, b, i: np.broadcast_to(U32(i), a.shape).copy(), predicable=False),
+          lambda d, a, b, i: np.broadcast_to(U32(i), a.shape).copy(), predicable=False),
     Instr("shlv", 0x50, ("vd", "va", "vb"), "lane",
           "Intra-lane shift: vd = va << vb per lane (amounts >= 32 give 0).",
-          lambda a, b, i: _shl(a, b)),
+          lambda d, a, b, i: _shl(a, b)),
     Instr("shrv", 0x51, ("vd", "va", "vb"), "lane",
           "Intra-lane shift: vd = va >> vb per lane, logical (amounts >= 32 give 0).",
-          lambda a, b, i: _shr(a, b)),
+          lambda d, a, b, i: _shr(a, b)),
     Instr("srav", 0x52, ("vd", "va", "vb"), "lane",
           "Intra-lane shift: vd = va >> vb per lane, arithmetic (amounts >= 31 give the sign).",
-          lambda a, b, i: _sra(a, b)),
+          lambda d, a, b, i: _sra(a, b)),
     Instr("shrvr", 0x53, ("vd", "va", "vb"), "lane",
           "Intra-lane shift: vd = va >> vb per lane, logical, rounding half to even with the "
           "bits shifted out.",
-          lambda a, b, i: _shr_rne(a, b)),
+          lambda d, a, b, i: _shr_rne(a, b)),
 )
 
 BY_MNEMONIC: dict[str, Instr] = {ins.mnemonic: ins for ins in TABLE}
@@ -271,6 +278,8 @@ def validate_table(table: tuple[Instr, ...] = TABLE) -> None:
                 used.add(field)
         if ins.sem_class in ("lane", "lane_acc", "mask") and ins.sem is None:
             raise ValueError(f"{ins.mnemonic}: semantics class {ins.sem_class} needs a sem")
+        if ins.sem is not None and len(inspect.signature(ins.sem).parameters) != 4:
+            raise ValueError(f"{ins.mnemonic}: sem must take (d, a, b, imm)")
         if ins.touches_memory != (ins.sem_class in ("load", "store")):
             raise ValueError(f"{ins.mnemonic}: touches_memory disagrees with its class")
 

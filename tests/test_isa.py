@@ -43,7 +43,8 @@ def test_validation_rejects_bad_tables(change):
 
 
 def _sem(name, a, b=0, imm=0):
-    return int(BY_MNEMONIC[name].sem(np.array([a], U32), np.array([b], U32), imm)[0])
+    zero = np.zeros(1, U32)
+    return int(BY_MNEMONIC[name].sem(zero, np.array([a], U32), np.array([b], U32), imm)[0])
 
 
 @given(st.integers(0, 2**32 - 1), st.integers(0, 40))

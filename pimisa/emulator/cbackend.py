@@ -18,16 +18,15 @@ import numpy as np
 
 from pimisa.emulator.calls import check_call
 from pimisa.emulator.faults import EmulatorCallError, Fault
-from pimisa.emulator.opinfo import c_flags
+from pimisa.emulator.opinfo import FLAG_NAMES, c_flags
 from pimisa.emulator.state import Machine
-from pimisa.isa import ISA_HASH, RECORD_DTYPE
+from pimisa.isa import ISA_HASH, RECORD_DTYPE, TABLE
 from pimisa.validate import FAULT_CODES, VALIDATOR_HASH
 
 MODULE_ENV = "PIMISA_EMU_MODULE"
 DEFAULT_MODULE = "pimisa._emucore"
+DEFINED_CLASSES = ("lane", "lane_acc", "mask")  # instructions cext/lane_ops.def defines
 PARALLEL_LANE_OPS = 1 << 22  # below this much work per call, threads cost more than they save
-_FLAG_NAMES = ("KNOWN", "PRED", "RD_V", "RA_V", "RB_V", "RD_M", "RA_M", "RB_M", "MEM", "CC",
-               "IMM", "SHAMT", "LANES")
 
 
 class CoreUnavailable(Exception):
@@ -49,10 +48,13 @@ def _mismatch(mod: ModuleType) -> str | None:
     for name, code in FAULT_CODES.items():
         if int(getattr(lib, f"EMU_FAULT_{name.upper()}")) != code:
             return f"its fault code of {name!r} differs from pimisa.validate"
-    flags = {name: int(getattr(lib, f"EMU_F_{name}")) for name in _FLAG_NAMES}
+    flags = {name: int(getattr(lib, f"EMU_F_{name}")) for name in FLAG_NAMES}
     for op in range(256):
         if int(lib.emu_op_info(op)) != c_flags(op, flags):
             return f"its operand table disagrees with pimisa.isa at opcode {op:#04x}"
+    for ins in TABLE:
+        if ins.sem_class in DEFINED_CLASSES and not lib.emu_has_definition(ins.opcode):
+            return f"cext/lane_ops.def has no line for {ins.mnemonic}"
     return None
 
 

@@ -1,8 +1,8 @@
 """What each opcode reads and writes, derived from the ISA table (pimisa.isa.TABLE).
 
 Both backends check exactly the fields an instruction uses, in the same order, so a corrupt
-stream faults identically in C and in numpy. `c_flags` packs the same facts the way the C core's
-`emu_op_info` does; the C backend compares the two tables at import.
+stream faults identically in C and in numpy. `c_flags` packs the same facts into the C core's
+operand table (generated into cext/emu_isa.h); the C backend compares the two at import.
 """
 
 from __future__ import annotations
@@ -52,12 +52,24 @@ def _info(ins: Instr) -> OpInfo:
 
 OPINFO: dict[int, OpInfo] = {ins.opcode: _info(ins) for ins in TABLE}
 
+# The C core's operand flags, by name: bit 4 + i for FLAG_NAMES[i] (bits 0-3 hold the class).
+FLAG_NAMES = ("KNOWN", "PRED", "RD_V", "RA_V", "RB_V", "RD_M", "RA_M", "RB_M", "MEM", "CC",
+              "IMM", "SHAMT", "LANES")
+FLAGS: dict[str, int] = {name: 0x10 << i for i, name in enumerate(FLAG_NAMES)}
+FLAG_DOCS = {"KNOWN": "an instruction of the table", "PRED": "predicable",
+             "RD_V": "rd is a vector register", "RA_V": "ra is a vector register",
+             "RB_V": "rb is a vector register", "RD_M": "rd is a mask register",
+             "RA_M": "ra is a mask register", "RB_M": "rb is a mask register",
+             "MEM": "row, col address memory", "CC": "compare condition",
+             "IMM": "32-bit immediate", "SHAMT": "immediate shift amount",
+             "LANES": "immediate lane mask"}
+
 _FIELD_FLAGS = {("vreg", "rd"): "RD_V", ("vreg", "ra"): "RA_V", ("vreg", "rb"): "RB_V",
                 ("mreg", "rd"): "RD_M", ("mreg", "ra"): "RA_M", ("mreg", "rb"): "RB_M"}
 _IMM_FLAGS = {"imm32": "IMM", "shamt": "SHAMT", "lanemask": "LANES"}
 
 
-def c_flags(op: int, flags: Mapping[str, int]) -> int:
+def c_flags(op: int, flags: Mapping[str, int] = FLAGS) -> int:
     """The C core's emu_op_info(op) word, given its flag values by name (KNOWN, PRED, RD_V...)."""
     info = OPINFO.get(op)
     if info is None:

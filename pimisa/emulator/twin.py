@@ -86,7 +86,8 @@ def _execute(machine: Machine, rec: tuple[int, ...], info: OpInfo, base: int) ->
         if cls == "mask":
             a = masks[ra if info.uses("ma") else 0, units]
             b = masks[rb if info.uses("mb") else 0, units]
-            new = info.ins.sem(a, b, imm & 0xFFFFFFFF) & np.uint32(machine.all_lanes)
+            new = info.ins.sem(masks[rd, units], a, b, imm & 0xFFFFFFFF)
+            new &= np.uint32(machine.all_lanes)
         else:
             new = _compare(machine, rec, units)
         sel = np.uint32(machine.all_lanes)
@@ -104,10 +105,10 @@ def _execute(machine: Machine, rec: tuple[int, ...], info: OpInfo, base: int) ->
     elif cls == "lane":
         a = vregs[ra if info.uses("va") else rd, units]
         b = vregs[rb, units] if info.uses("vb") else a
-        _put(vregs[rd, units], info.ins.sem(a, b, imm), select)
+        _put(vregs[rd, units], info.ins.sem(vregs[rd, units], a, b, imm), select)
     else:  # lane_acc
         d = vregs[rd, units]
-        _put(d, info.ins.sem(d, vregs[ra, units], vregs[rb, units]), select)
+        _put(d, info.ins.sem(d, vregs[ra, units], vregs[rb, units], imm), select)
 
 
 def _compare(machine: Machine, rec: tuple[int, ...], units: slice) -> np.ndarray:
