@@ -130,6 +130,15 @@ class Arch:
 
 _OPTIONAL = {"tRTW"}
 
+# Upper bound of every preset field (the lower bound is 0; some fields check more below):
+# sizes far beyond any real device, and timing values that fit the schedulers' 32-bit gaps.
+FIELD_MAX: dict[str, int | float] = {
+    "stacks": 64, "channels": 1024, "bank_groups": 64, "rows": 1 << 20,
+    "row_bytes": 1 << 16, "word_bits": 4096, "vector_registers": 255, "mask_registers": 64,
+    "banks_per_pim_unit": 64, "tCK_ns": 1e6,
+}
+DEFAULT_MAX = {"geometry": 1 << 16, "timing": 1 << 24}
+
 
 def _check_section(
     cls: type, table: object, section: str, errors: list[str], where: str
@@ -151,6 +160,11 @@ def _check_section(
             continue
         if value < 0:
             errors.append(f"{where}: [{section}] {key} must be >= 0, got {value}")
+            continue
+        limit = FIELD_MAX.get(key, DEFAULT_MAX.get(section, 1 << 24))
+        if value > limit:
+            errors.append(f"{where}: [{section}] {key} must be at most {limit}, got "
+                          f"{str(value)[:24]}")
             continue
         values[key] = float(value) if want_float else value
     for name in fields:
@@ -254,4 +268,6 @@ def load_arch(spec: str | Path | None = None) -> Arch:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{where}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{where}: invalid TOML: nested too deeply") from None
     return parse_arch(doc, where)

@@ -229,8 +229,9 @@ def read_regular(path: str | Path, kind: str) -> bytes:
     """The bytes of a regular file of `kind`, at most READ_LIMITS[kind] of them."""
     limit = READ_LIMITS[kind]
     with open_regular(path, kind) as handle:
+        size = os.fstat(handle.fileno()).st_size
         try:
-            data = handle.read(limit + 1)
+            data = handle.read(min(size, limit) + 1)  # a file may grow while it is read
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     if len(data) > limit:

@@ -122,6 +122,8 @@ def test_fifo_output_without_reader_fails_fast_and_with_reader_is_written(workdi
     lambda: ["asm", "arch.pimasm", "--listing"],       # .arch of the special file
     lambda: ["asm", "SPECIAL", "--listing"],
     lambda: ["arch", "--show", "SPECIAL.toml"],
+    lambda: ["jitq", "--scenario", "SPECIAL.toml"],
+    lambda: ["jitq", "--model", "SPECIAL.toml"],
     lambda: ["disasm", "SPECIAL"],
     lambda: ["check-trace", "SPECIAL"],
     lambda: ["run", "mx6_row", "--in", "W=SPECIAL"],
@@ -213,3 +215,34 @@ def test_bad_max_memory_is_a_usage_error(workdir, capsys, text) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["isa", "--max-memory", text])
     assert exit_info.value.code == 2 and "--max-memory" in _err(capsys)
+
+
+def test_reading_a_small_file_does_not_reserve_the_kind_limit(workdir, monkeypatch) -> None:
+    (workdir / "t.csv").write_bytes(b"x" * 10)
+    monkeypatch.setitem(fileio.READ_LIMITS, "trace", 1 << 50)  # a buffer of that would fail
+    assert fileio.read_regular("t.csv", "trace") == b"x" * 10
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("channels = 32", "channels = 1000000000"), "[geometry] channels must be at most 1024"),
+    (("tRFC = ", "tRFC = 99999999999999999999 #"), "[timing] tRFC must be at most 16777216"),
+    (("rows = 32768", "rows = 1099511627776"), "[geometry] rows must be at most"),
+])
+def test_preset_fields_are_bounded(workdir, capsys, edit, message) -> None:
+    from importlib import resources
+
+    text = resources.files("pimisa.presets").joinpath("hbm3.toml").read_text()
+    assert edit[0] in text
+    (workdir / "p.toml").write_text(text.replace(edit[0], edit[1], 1))
+    assert main(["arch", "--show", "p.toml"]) == 1
+    assert message in _err(capsys)
+
+
+@pytest.mark.parametrize("data", [
+    "a = " + "[" * 3000 + "]" * 3000 + "\n", "name = 'x'\n".encode("utf-16"), b"\xff\xfe"])
+def test_hostile_toml_is_one_clean_error(workdir, capsys, data) -> None:
+    path = workdir / "p.toml"
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    assert main(["arch", "--show", "p.toml"]) == 1
+    err = _err(capsys)
+    assert err.startswith("pimisa: error: p.toml") and len(err.splitlines()) == 1

@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from pimisa.errors import InputError, UsageError
+from pimisa.fileio import read_text
 from pimisa.jitq import gpu as gpu_presets
 from pimisa.jitq import workloads
 from pimisa.jitq.capacity import Setup
@@ -34,7 +35,6 @@ PACKAGE = "pimisa.jitq.scenarios"
 DEFAULT = "default"
 DIRECTIONS = ("row", "col")
 COMPONENTS = ("master", "working", "grads", "optimizer")
-MAX_TEXT = 1 << 20  # a scenario file is small; refuse to parse anything larger
 
 
 @dataclass(frozen=True)
@@ -169,15 +169,7 @@ def bundled_names() -> list[str]:
 
 def _read(spec: str) -> tuple[str, str]:
     if is_path(spec):
-        path = Path(spec)
-        try:
-            if path.is_file() and path.stat().st_size > MAX_TEXT:
-                raise InputError(f"{path}: scenario file larger than {MAX_TEXT} bytes")
-            return path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read scenario file: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: scenario file is not UTF-8 text") from None
+        return read_text(spec, "preset"), spec
     if spec not in bundled_names():
         raise UsageError(f"unknown scenario {spec!r}; bundled: {', '.join(bundled_names())} "
                          "(or pass a .toml file)")
@@ -228,6 +220,8 @@ def load(spec: str = DEFAULT, sets: list[str] | tuple[str, ...] = ()) -> Scenari
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{where}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{where}: invalid TOML: nested too deeply") from None
     from_cli: set[str] = set()
     for item in sets:
         _merge(doc, parse_set(item), "", from_cli)

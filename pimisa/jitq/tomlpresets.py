@@ -66,6 +66,8 @@ def load_entries(spec: str, section: str, bundled: str) -> list[Entry]:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{where}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{where}: invalid TOML: nested too deeply") from None
     errors = [f"{where}: unknown top-level key {k!r} (expected [{section}.NAME] tables)"
               for k in doc if k not in (section, "source")]
     tables = doc.get(section)
