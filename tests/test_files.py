@@ -246,3 +246,10 @@ def test_hostile_toml_is_one_clean_error(workdir, capsys, data) -> None:
     assert main(["arch", "--show", "p.toml"]) == 1
     err = _err(capsys)
     assert err.startswith("pimisa: error: p.toml") and len(err.splitlines()) == 1
+
+
+def test_trace_numbers_out_of_range(workdir, capsys) -> None:
+    (workdir / "t.csv").write_text("cycle,channel,bank,command,row,col\n"
+                                   "99999999999999999999,0,0,ACT,0,0\n")
+    assert main(["check-trace", "t.csv"]) == 1
+    assert "t.csv:2: a field does not fit 62 bits" in _err(capsys)

@@ -137,6 +137,8 @@ def _slow_parse(lines: list[bytes], where: str) -> np.ndarray:
         except ValueError:
             raise InputError(f"{where}:{lineno}: fields other than the command must be "
                              "integers") from None
+        if any(abs(v) >= 1 << 62 for v in values):
+            raise InputError(f"{where}:{lineno}: a field does not fit 62 bits")
         table[i] = values[:3] + [NAMES.index(name)] + values[3:]
     return table
 
