@@ -8,13 +8,12 @@ impossible value), one line each.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from pimisa.errors import InputError
-from pimisa.fileio import read_text
+from pimisa.fileio import parse_toml, read_text
 from pimisa.isa import ALL_BANKS, FIELD_BITS, PRED_MASK_BITS
 
 DEFAULT_ARCH = "hbm3"
@@ -264,10 +263,5 @@ def load_arch(spec: str | Path | None = None) -> Arch:
             )
         text = resources.files("pimisa.presets").joinpath(f"{text_spec}.toml").read_text()
         where = f"preset {text_spec}"
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: invalid TOML: {exc}") from None
-    except RecursionError:
-        raise InputError(f"{where}: invalid TOML: nested too deeply") from None
+    doc = parse_toml(text, where)
     return parse_arch(doc, where)

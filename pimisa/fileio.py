@@ -16,6 +16,7 @@ import contextlib
 import os
 import stat
 import tempfile
+import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -248,6 +249,17 @@ def read_text(path: str | Path, kind: str) -> str:
         line = data[:exc.start].count(b"\n") + 1
         raise InputError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") \
             from None
+
+
+def parse_toml(text: str, where: str) -> dict:
+    """The table of TOML `text`; InputError naming `where` for invalid or too deeply nested
+    TOML."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{where}: invalid TOML: nested too deeply") from None
 
 
 def read_stream(stream: IO[str], what: str, kind: str) -> str:

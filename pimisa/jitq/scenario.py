@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from pimisa.errors import InputError, UsageError
-from pimisa.fileio import read_text
+from pimisa.fileio import parse_toml, read_text
 from pimisa.jitq import gpu as gpu_presets
 from pimisa.jitq import workloads
 from pimisa.jitq.capacity import Setup
@@ -216,12 +216,7 @@ def load(spec: str = DEFAULT, sets: list[str] | tuple[str, ...] = ()) -> Scenari
     """Read, override and validate a scenario. Errors: every bad field, one line each, naming
     the file and the field; UsageError when a `--set` caused one, else InputError."""
     text, where = _read(spec)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: invalid TOML: {exc}") from None
-    except RecursionError:
-        raise InputError(f"{where}: invalid TOML: nested too deeply") from None
+    doc = parse_toml(text, where)
     from_cli: set[str] = set()
     for item in sets:
         _merge(doc, parse_set(item), "", from_cli)

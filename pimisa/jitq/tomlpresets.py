@@ -6,7 +6,6 @@ bad key is reported at once, one line each, naming the file and the table.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pimisa.errors import InputError, UsageError
-from pimisa.fileio import read_text
+from pimisa.fileio import parse_toml, read_text
 
 PACKAGE = "pimisa.jitq.presets"
 T = TypeVar("T")
@@ -62,12 +61,7 @@ def load_entries(spec: str, section: str, bundled: str) -> list[Entry]:
     A top-level `source` string applies to every entry that gives none.
     """
     text, where = _read(spec, bundled)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: invalid TOML: {exc}") from None
-    except RecursionError:
-        raise InputError(f"{where}: invalid TOML: nested too deeply") from None
+    doc = parse_toml(text, where)
     errors = [f"{where}: unknown top-level key {k!r} (expected [{section}.NAME] tables)"
               for k in doc if k not in (section, "source")]
     tables = doc.get(section)
