@@ -22,12 +22,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from pimisa.arch import Arch, load_arch
 from pimisa.errors import SourceError
 from pimisa.fileio import read_regular
 from pimisa.program import Program
 
-from .diagnostics import Diagnostic, render
+from .diagnostics import Diagnostic, Loc, render
 from .expand import Assembler, decode_source
 
 __all__ = ["Assembly", "assemble", "assemble_file", "assemble_path", "assemble_source"]
@@ -41,6 +43,10 @@ class Assembly:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rendered: str = ""  # all diagnostics as text (empty when there are none)
     sources: dict[str, list[str]] = field(default_factory=dict)  # lines of every file read
+    # Macro call sites: record i was expanded from the calls stacks[record_stacks[i]],
+    # outermost first, each (macro name, location of the call). Not stored in a .pimb.
+    record_stacks: np.ndarray | None = None
+    stacks: list[tuple[tuple[str, Loc], ...]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -62,7 +68,8 @@ def _run(text: str, filename: str, arch: Arch | str | None, defines: dict[str, i
     program = asm.run(text, filename, directory, key, pre, bad_lines)
     diags = asm.diag.sorted()
     sources = asm.lines_of()
-    return Assembly(program, diags, render(diags, sources) if diags else "", sources)
+    return Assembly(program, diags, render(diags, sources) if diags else "", sources,
+                    asm.record_stacks if program is not None else None, asm.stacks)
 
 
 def assemble(text: str, filename: str = "<string>", arch: Arch | str | None = None,

@@ -23,8 +23,8 @@ from .diagnostics import AsmError
 EMIT_DTYPE = np.dtype(
     [(name, RECORD_DTYPE[name]) for name in RECORD_DTYPE.names]
     + [("sfile", SRCMAP_DTYPE["file"]), ("scol", SRCMAP_DTYPE["col"]),
-       ("sline", SRCMAP_DTYPE["line"])]
-)
+       ("sline", SRCMAP_DTYPE["line"]), ("stack", "<u4")]
+)  # stack: index into Assembler.stacks, the macro call sites the record was expanded from
 MAX_COMMANDS = 1 << 24  # an assembled program holds at most this many commands
 
 
@@ -108,8 +108,9 @@ class Sink:
         return out
 
 
-def split(emitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Records (RECORD_DTYPE) and source map (SRCMAP_DTYPE) of a 1-D EMIT_DTYPE array."""
+def split(emitted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Records (RECORD_DTYPE), source map (SRCMAP_DTYPE) and macro call stack ids (uint32) of
+    a 1-D EMIT_DTYPE array."""
     records = np.empty(len(emitted), dtype=RECORD_DTYPE)
     for name in RECORD_DTYPE.names:
         records[name] = emitted[name]
@@ -117,4 +118,4 @@ def split(emitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     srcmap["file"] = emitted["sfile"]
     srcmap["col"] = emitted["scol"]
     srcmap["line"] = emitted["sline"]
-    return records, srcmap
+    return records, srcmap, np.ascontiguousarray(emitted["stack"])

@@ -134,7 +134,8 @@ class Scope:
 class Ctx:
     """Where a statement runs: scope, loop axes (`dims`), expansion frames."""
 
-    __slots__ = ("scope", "dims", "ndim", "frames", "in_loop", "macro_depth", "includes")
+    __slots__ = ("scope", "dims", "ndim", "frames", "in_loop", "macro_depth", "includes",
+                 "stack")
 
     def __init__(self, scope: Scope, dims: tuple[int, ...], frames: tuple[Frame, ...],
                  in_loop: bool, macro_depth: int, includes: tuple[str, ...]) -> None:
@@ -145,6 +146,7 @@ class Ctx:
         self.in_loop = in_loop
         self.macro_depth = macro_depth
         self.includes = includes
+        self.stack: int | None = None  # id of the macro call sites (Assembler.stack_id)
 
     def lookup(self, name: str) -> Any:
         """A symbol's value or None."""
@@ -276,6 +278,9 @@ class Assembler:
         self.files: list[SourceFile] = []
         self.loaded: dict[str, list[Any]] = {}
         self.counter = Counter()
+        self.stacks: list[tuple[tuple[str, Loc], ...]] = [()]  # macro call sites by stack id
+        self._stack_ids: dict[tuple[tuple[str, Loc], ...], int] = {(): 0}
+        self.record_stacks: np.ndarray | None = None  # stack id of every record
 
     # --- files ---------------------------------------------------------------------------
 
@@ -308,7 +313,7 @@ class Assembler:
             ctx = Ctx(self.globals, (), (), False, 0, (key,))
             sink = Sink((), self.counter)
             self.exec_body(items, ctx, sink)
-            records, srcmap = split(sink.result())
+            records, srcmap, self.record_stacks = split(sink.result())
             default = "" if name.startswith("<") else Path(name).stem
             meta = self.meta.kernel_meta(default, self.arch.name)
             program = Program(records, meta, srcmap, [s.name for s in self.files])
@@ -350,7 +355,7 @@ class Assembler:
         cached = st.cache
         if cached:
             try:
-                sink.add(cached)
+                sink.add((*cached, self.stack_id(ctx)))
             except ProgramTooLarge as exc:
                 self.report(exc, st, ctx)
             return
@@ -369,11 +374,22 @@ class Assembler:
                 const = not any(n.names() for n in st.operands) and \
                     not any(s.target.names() for s in st.suffixes)
                 st.cache = tuple(rec) if const else False
-            sink.add(rec)
+            sink.add((*rec, self.stack_id(ctx)))
         except AsmError as exc:
             self.report(exc, st, ctx)
         except RecursionError:
             self.report(AsmError(None, _TOO_DEEP), st, ctx)
+
+    def stack_id(self, ctx: Ctx) -> int:
+        """The id of the macro call sites (name, call location) that `ctx` is expanding."""
+        if ctx.stack is None:
+            key = tuple((f.name, f.loc) for f in ctx.frames if f.kind == "macro")
+            found = self._stack_ids.get(key)
+            if found is None:
+                found = self._stack_ids[key] = len(self.stacks)
+                self.stacks.append(key)
+            ctx.stack = found
+        return ctx.stack
 
     # --- macros --------------------------------------------------------------------------
 

@@ -37,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="traces: write every channel (identical schedules); default channel 0")
     p.add_argument("--trace-limit", type=float, default=DEFAULT_TRACE_LIMIT_MB, metavar="MB",
                    help=f"cut each trace file at this size (default {DEFAULT_TRACE_LIMIT_MB:g})")
+    p.add_argument("--by-line", action="store_true",
+                   help="also attribute the launch's commands, cycles, row misses and stalls "
+                   "to source lines and macro invocations, costliest first (with --json: the "
+                   "'lines' and 'macros' lists)")
+    p.add_argument("--top", type=int, metavar="N", help="--by-line: show the N costliest rows")
     add_define_option(p)
     p.set_defaults(func=run_time)
 
@@ -61,7 +66,21 @@ def run_time(args: argparse.Namespace) -> int:
 
     if args.trace_limit <= 0:
         raise UsageError(f"--trace-limit must be positive, got {args.trace_limit:g}")
-    program = kernels.load(args.kernel, args.arch, parse_defines(args.define))
+    if args.top is not None and (args.top < 1 or not args.by_line):
+        raise UsageError("--top N needs --by-line and N >= 1")
+    defines = parse_defines(args.define)
+    assembly = None
+    if args.by_line and not args.kernel.endswith(".pimb"):
+        from pimisa.asm import assemble_path
+
+        assembly = assemble_path(kernels.resolve(args.kernel), args.arch, defines)
+        if assembly.program is None:
+            from pimisa.errors import SourceError
+
+            raise SourceError(assembly.rendered)
+        program = assembly.program
+    else:
+        program = kernels.load(args.kernel, args.arch, defines)
     arch = load_arch(args.arch or program.meta.arch)
     tiles = arch.geometry.total_units if args.tiles is None else args.tiles
     slots = slots_for_tiles(tiles, arch.geometry)
@@ -74,12 +93,25 @@ def run_time(args: argparse.Namespace) -> int:
     else:
         run.finish()
     summary = TimingSummary.from_stats(run.stats(), arch, slots)
+    costs = None
+    if args.by_line:
+        from pimisa.linecost import line_costs
+
+        costs = line_costs(program, arch, slots, assembly.sources if assembly else None,
+                           assembly.record_stacks if assembly else None,
+                           assembly.stacks if assembly else None)
     if args.json:
         doc = summary.to_json()
         doc["tiles"] = tiles
+        if costs is not None:
+            doc["lines"] = [c.to_json() for c in costs.lines[:args.top]]
+            doc["macros"] = [c.to_json() for c in costs.macros[:args.top]]
         print(json.dumps(doc, indent=2))
     else:
         print(summary.render())
+        if costs is not None:
+            print()
+            print(costs.render(args.top))
         print(f"tiles        {tiles} over {arch.geometry.total_units} PIM units")
         if args.trace_csv or args.chrome_trace:
             which = "every channel" if args.all_channels else "channel 0 (the others are the same)"
