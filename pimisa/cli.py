@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "pimisa.commands.jitq_cmd",
     "pimisa.commands.quantize_cmd",
     "pimisa.commands.fuzz_cmd",
+    "pimisa.commands.debug_cmd",
 ]
 
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pimisa.editordefs import GRAMMAR_PATH, LEXER_PATH, grammar_json, lexer_source
 from pimisa.emulator.opinfo import FLAG_DOCS, FLAGS, c_flags
 from pimisa.isa import (
     ALL_BANKS,
@@ -230,7 +231,8 @@ def emu_header() -> str:
 LAYOUT_DOC_PATH = Path("docs") / "layout.md"  # generator: pimisa/layoutdoc.py
 EMU_HEADER_PATH = Path("cext") / "emu_isa.h"
 GENERATED = {C_HEADER_PATH: c_header, EMU_HEADER_PATH: emu_header, ISA_DOC_PATH: isa_markdown,
-             LAYOUT_DOC_PATH: layout_markdown}
+             LAYOUT_DOC_PATH: layout_markdown, Path(LEXER_PATH): lexer_source,
+             Path(GRAMMAR_PATH): grammar_json}
 
 
 def stale_files(root: Path = ROOT) -> list[Path]:
