@@ -16,6 +16,12 @@ their lines). ERROR/WARNING/NOTE give a
 diagnostic as [file:]line:col: and a text the message must contain; the diagnostics of the run
 must be exactly the expected ones (a file with ERRORs must fail to assemble). ARCH picks the
 architecture passed to the assembler.
+
+As in LLVM's FileCheck, the line may be relative to the annotation's own line, so that an
+expectation sits on (or next to) the line it tests and survives edits above it:
+
+    ad v1, v2                 ; ERROR: [[@LINE]]:1: unknown mnemonic 'ad'
+    ; NOTE: [[@LINE-3]]:5: in expansion of macro 'acc'
 """
 
 from __future__ import annotations
@@ -31,7 +37,17 @@ from pimisa.asm import assemble_path
 HERE = Path(__file__).parent / "asm"
 FILES = sorted(HERE.glob("*.pimasm"))
 _ANNOT = re.compile(r"[;#]\s*(CHECK|ERROR|WARNING|NOTE|ARCH):\s*(.*?)\s*$")
-_DIAG = re.compile(r"(?:(?P<file>[^:\s]+):)?(?P<line>\d+):(?P<col>\d+):\s*(?P<msg>.*)")
+_DIAG = re.compile(r"(?:(?P<file>[^:\s\[]+):)?(?P<line>\d+|\[\[@LINE(?:[+-]\d+)?\]\]):"
+                   r"(?P<col>\d+):\s*(?P<msg>.*)")
+
+
+def diagnostic_line(text: str, here: int) -> int:
+    """An annotation's line: absolute, or [[@LINE]] / [[@LINE+N]] / [[@LINE-N]] relative to
+    the annotation's own line `here`."""
+    if text.isdigit():
+        return int(text)
+    offset = text[len("[[@LINE"):-2]
+    return here + (int(offset) if offset else 0)
 
 
 def annotations(path: Path) -> list[tuple[int, str, str]]:
@@ -49,6 +65,14 @@ def annotations(path: Path) -> list[tuple[int, str, str]]:
     return out
 
 
+def test_relative_lines_resolve():
+    assert diagnostic_line("7", 3) == 7
+    assert diagnostic_line("[[@LINE]]", 3) == 3
+    assert diagnostic_line("[[@LINE+2]]", 3) == 5 and diagnostic_line("[[@LINE-1]]", 3) == 2
+    m = _DIAG.fullmatch("[[@LINE-1]]:5: in expansion of macro 'acc'")
+    assert m and m.group("file") is None and m.group("line") == "[[@LINE-1]]"
+
+
 def test_the_suite_is_not_empty():
     assert len(FILES) >= 10
 
@@ -59,12 +83,13 @@ def test_file(path: Path):
     arch = next((text for _, kind, text in notes if kind == "ARCH"), None)
     result = assemble_path(path, arch)
     expected: list[tuple[str, str, int, int, str]] = []
-    for _, kind, text in notes:
+    for where, kind, text in notes:
         if kind in ("ERROR", "WARNING", "NOTE"):
             m = _DIAG.fullmatch(text)
             assert m, f"bad annotation {text!r}"
-            expected.append((kind.lower(), m.group("file") or path.name, int(m.group("line")),
-                             int(m.group("col")), m.group("msg")))
+            expected.append((kind.lower(), m.group("file") or path.name,
+                             diagnostic_line(m.group("line"), where), int(m.group("col")),
+                             m.group("msg")))
     actual: list[tuple[str, str, int, int, str]] = []
     for d in result.diagnostics:
         assert d.loc is not None
