@@ -106,21 +106,38 @@ def gather_blocks(words: np.ndarray, fmt: PackedFormat, shape: tuple[int, int]) 
     return np.ascontiguousarray(blocks[:tr * tc]).reshape(tr, tc, BLOCK, lanes, wpb)
 
 
+UNPACK_CHUNK = 1 << 14  # blocks unpacked per step: the temporaries stay in cache
+
+
+def _field_into(out: np.ndarray, words: np.ndarray, offset: int, width: int) -> None:
+    """out[:] = bits offset..offset+width-1 of each block (words: (n, wpb) uint32)."""
+    w, sh = divmod(offset, 32)
+    mask = (1 << width) - 1
+    if sh + width <= 32:
+        out[...] = (words[:, w] >> np.uint32(sh)) & np.uint32(mask)
+    else:
+        lo = words[:, w] >> np.uint32(sh)
+        hi = words[:, w + 1] << np.uint32(32 - sh)
+        out[...] = (lo | hi) & np.uint32(mask)
+
+
 def _unpack(blocks: np.ndarray, fmt: PackedFormat) -> tuple[np.ndarray, ...]:
     """(E, micro (.., 8), codes (.., 16)) as uint8 from packed blocks (.., wpb) uint32."""
-    w64 = np.zeros(blocks.shape[:-1] + (fmt.words_per_block + 1,), np.uint64)
-    w64[..., :-1] = blocks
-
-    def field(offset: int, width: int) -> np.ndarray:
-        w, sh = divmod(offset, 32)
-        pair = w64[..., w] | (w64[..., w + 1] << np.uint64(32))
-        return ((pair >> np.uint64(sh)) & np.uint64((1 << width) - 1)).astype(np.uint8)
-
-    exp = field(0, 8)
-    micro_bits = field(8, 8)
-    micro = (micro_bits[..., None] >> np.arange(8, dtype=np.uint8)) & np.uint8(1)
-    codes = np.stack([field(fmt.code_offset(e), fmt.code_bits) for e in range(BLOCK)], axis=-1)
-    return exp, micro, codes
+    lead = blocks.shape[:-1]
+    flat = blocks.reshape(-1, fmt.words_per_block)
+    n = flat.shape[0]
+    exp = np.empty(n, np.uint8)
+    micro_bits = np.empty(n, np.uint8)
+    codes = np.empty((n, BLOCK), np.uint8)
+    for b0 in range(0, n, UNPACK_CHUNK):
+        part = flat[b0:b0 + UNPACK_CHUNK]
+        _field_into(exp[b0:b0 + UNPACK_CHUNK], part, 0, 8)
+        _field_into(micro_bits[b0:b0 + UNPACK_CHUNK], part, 8, 8)
+        dst = codes[b0:b0 + UNPACK_CHUNK]
+        for e in range(BLOCK):
+            _field_into(dst[:, e], part, fmt.code_offset(e), fmt.code_bits)
+    micro = np.unpackbits(micro_bits[:, None], axis=1, bitorder="little")
+    return exp.reshape(lead), micro.reshape(lead + (8,)), codes.reshape(lead + (BLOCK,))
 
 
 def blocks_to_codes(blocks: np.ndarray, fmt: PackedFormat, direction: str,
