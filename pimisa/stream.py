@@ -27,9 +27,10 @@ from pimisa.dram import time_launch
 from pimisa.emulator import Backend, get_backend, run
 from pimisa.emulator.state import Machine
 from pimisa.errors import InputError
+from pimisa.executor import Executor
 from pimisa.formats import SharedMicroCodes, decode, encode
 from pimisa.layout import SUB, get_layout
-from pimisa.mxlayout import PACKED_FORMATS, read_codes, tile_grid
+from pimisa.mxlayout import PACKED_FORMATS, blocks_to_codes, gather_blocks, tile_grid
 from pimisa.program import Program
 from pimisa.quantize import (
     as_tensor,
@@ -69,9 +70,11 @@ class Band:
     row0: int  # first tensor row of the band
     hp: np.ndarray  # the band's float32 input (rows x cols)
     codes: SharedMicroCodes  # the kernel's, for the band's rows
+    blocks: np.ndarray  # the kernel's packed blocks (pimisa.mxlayout.gather_blocks)
     golden: SharedMicroCodes | None
     mismatches: int  # differing blocks (0 without golden)
     first: str | None  # the first differing block, in tensor coordinates
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
 
 @dataclass
@@ -177,8 +180,10 @@ class BandRunner:
         m.masks = np.zeros_like(big.masks)
         return m
 
-    def run(self, hp: np.ndarray, seconds: dict[str, float]) -> SharedMicroCodes:
-        """The kernel's codes for one band (a float32 array of whole tile rows but the last)."""
+    def run(self, hp: np.ndarray, seconds: dict[str, float]
+            ) -> tuple[SharedMicroCodes, np.ndarray]:
+        """The kernel's codes for one band (a float32 array of whole tile rows but the last)
+        and its packed blocks (gather_blocks: tile row, tile, block, lane, word)."""
         t0 = time.perf_counter()
         g = self.arch.geometry
         slots = self.layout.slots(hp.shape, g)
@@ -187,13 +192,14 @@ class BandRunner:
         t1 = time.perf_counter()
         run(self.program, machine, self.backend)
         t2 = time.perf_counter()
-        codes = read_codes(machine.region_words(self.region), PACKED_FORMATS[self.fmt],
-                           self.direction, hp.shape)
+        packed = PACKED_FORMATS[self.fmt]
+        blocks = gather_blocks(machine.region_words(self.region), packed, hp.shape)
+        codes = blocks_to_codes(blocks, packed, self.direction, hp.shape)
         t3 = time.perf_counter()
         seconds["layout"] += t1 - t0
         seconds["emulate"] += t2 - t1
         seconds["readout"] += t3 - t2
-        return codes
+        return codes, blocks
 
 
 def band_rows_of(shape: tuple[int, int], arch: Arch, band_elements: int) -> int:
@@ -236,6 +242,71 @@ def check_source(x: object, where: str = "input", allow_cast: bool = False) -> N
     check_dtype(dtype, where, allow_cast)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Everything a band needs besides its rows (picklable: sent to Dask workers)."""
+
+    program: Program
+    arch: Arch
+    fmt: str
+    direction: str
+    backend: str | None
+    golden: bool
+    shape: tuple[int, int]
+    band_rows: int
+    band_slots: int
+    where: str
+    reject_nan: bool
+
+
+_RUNNERS: dict[tuple, BandRunner] = {}
+
+
+def _runner(plan: Plan) -> BandRunner:
+    """The process's BandRunner for this kernel, architecture and band size (reused)."""
+    key = (id(plan.program), plan.arch.name, plan.arch.geometry, plan.fmt, plan.direction,
+           plan.backend, plan.band_slots)
+    runner = _RUNNERS.get(key)
+    if runner is None or runner.program is not plan.program:
+        _RUNNERS.clear()  # one machine at a time: memory stays bounded by one band
+        runner = _RUNNERS[key] = BandRunner(plan.program, plan.arch, plan.fmt, plan.direction,
+                                            plan.backend, plan.band_slots)
+    return runner
+
+
+def run_band(plan: Plan, rows: np.ndarray, index: int, row0: int) -> Band:
+    """Quantize one band (rows row0.. of the tensor, already read) and check it."""
+    seconds = dict.fromkeys(PHASES, 0.0)
+    t0 = time.perf_counter()
+    hp = as_tensor(rows, plan.where, allow_cast=True)  # check_source checked the dtype
+    if plan.reject_nan and np.isnan(hp).any():
+        r, c = np.argwhere(np.isnan(hp))[0]
+        raise InputError(f"{plan.where}: NaN at [{row0 + r}, {c}] (--reject-nan)")
+    seconds["read"] += time.perf_counter() - t0
+    codes, blocks = _runner(plan).run(hp, seconds)
+    ref, count, first = None, 0, None
+    if plan.golden:
+        ref, count, first = check_band(codes, hp, plan.fmt, plan.direction, row0, plan.shape,
+                                       seconds)
+    band = Band(index, row0, hp, codes, blocks, ref, count, first)
+    band.seconds = seconds
+    return band
+
+
+def _band_task(plan: Plan, source: object, index: int, row0: int, row1: int,
+               process: Callable[[Band], object] | None, sliced: bool = False
+               ) -> tuple[Band | object, dict, int, str | None]:
+    """Read (unless `sliced`: source is the band), run and post-process one band:
+    (payload, phase seconds, mismatches, first)."""
+    t0 = time.perf_counter()
+    rows = source if sliced else source[row0:row1]
+    read = time.perf_counter() - t0
+    band = run_band(plan, rows, index, row0)
+    band.seconds["read"] += read
+    payload = process(band) if process is not None else band
+    return payload, band.seconds, band.mismatches, band.first
+
+
 def quantize_stream(
     x: np.ndarray,
     fmt: str,
@@ -250,12 +321,20 @@ def quantize_stream(
     where: str = "input",
     reject_nan: bool = False,
     allow_cast: bool = False,
+    process: Callable[[Band], object] | None = None,
+    on_result: Callable[[object], None] | None = None,
+    executor: Executor | None = None,
 ) -> StreamResult:
     """Quantize a 2-D tensor (any real dtype, e.g. a memory map) band by band on the emulator.
 
     `on_band(band)` receives each band in row order (write it, accumulate statistics);
     `progress(rows done, rows)` is called after each band. With `golden`, every band is
     checked against the golden model; the result counts the differing blocks.
+
+    With an `executor` (pimisa.executor), bands run where it runs them: `process(band)` runs
+    there too and its (small, picklable) result goes to `on_result` here, in row order. A
+    source that reads itself from a file (`remote_bands`) is sent as is, other arrays band by
+    band. Results are identical to a serial run.
     """
     check_choice(fmt, direction)
     arch = arch if isinstance(arch, Arch) else load_arch(arch)
@@ -269,32 +348,41 @@ def quantize_stream(
     rows_per_band = band_rows_of(shape, arch, band_elements)
     tr, tc = tile_grid(shape, g.lanes)
     band_slots = -(-(rows_per_band // SUB) * tc // g.total_units)
-    runner = BandRunner(program, arch, fmt, direction, backend, band_slots)
+    backend_name = backend if isinstance(backend, str) or backend is None else backend.name
+    plan = Plan(program, arch, fmt, direction, backend_name, golden, shape, rows_per_band,
+                band_slots, where, reject_nan)
+    runner = _runner(plan)
     total_slots = -(-tr * tc // g.total_units)
     wpb = PACKED_FORMATS[fmt].words_per_block
     result = StreamResult(
         fmt, direction, shape, arch, tr * tc, -(-shape[0] // rows_per_band), rows_per_band,
         band_slots, len(program), runner.backend.name, pim_time(program, arch, total_slots),
         tr * tc * SUB * g.lanes * wpb * 4, golden, blocks=blocks_of(shape, direction))
-    seconds = result.seconds
-    for index, (r0, r1) in enumerate(band_starts(shape[0], rows_per_band)):
-        t0 = time.perf_counter()
-        hp = as_tensor(x[r0:r1], where, reject_nan=False, allow_cast=True)
-        if reject_nan and np.isnan(hp).any():
-            r, c = np.argwhere(np.isnan(hp))[0]
-            raise InputError(f"{where}: NaN at [{r0 + r}, {c}] (--reject-nan)")
-        seconds["read"] += time.perf_counter() - t0
-        codes = runner.run(hp, seconds)
-        ref, count, first = None, 0, None
-        if golden:
-            ref, count, first = check_band(codes, hp, fmt, direction, r0, shape, seconds)
-            if count and result.first_mismatch is None:
-                result.first_mismatch = first
-            result.mismatches += count
+    remote = getattr(x, "remote_bands", False)
+
+    def tasks() -> Iterator[tuple]:
+        for index, (r0, r1) in enumerate(band_starts(shape[0], rows_per_band)):
+            if executor is None or remote:
+                yield plan, x, index, r0, r1, process
+            else:
+                yield plan, np.asarray(x[r0:r1]), index, r0, r1, process, True
+
+    results = map(lambda t: _band_task(*t), tasks()) if executor is None \
+        else executor.map(_band_task, tasks())
+    done = 0
+    for payload, seconds, count, first in results:
+        for k, v in seconds.items():
+            result.seconds[k] += v
+        if count and result.first_mismatch is None:
+            result.first_mismatch = first
+        result.mismatches += count
         if on_band is not None:
-            on_band(Band(index, r0, hp, codes, ref, count, first))
+            on_band(payload)  # type: ignore[arg-type]
+        if on_result is not None:
+            on_result(payload)
+        done = min(shape[0], done + rows_per_band)
         if progress is not None:
-            progress(r1, shape[0])
+            progress(done, shape[0])
     return result
 
 

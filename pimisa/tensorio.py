@@ -32,8 +32,11 @@ class NpyFile:
     them out, so neither memory nor address space grows with the file. Fortran-order files
     are mapped whole (their rows are not contiguous)."""
 
+    remote_bands = True  # picklable: a Dask worker reads its bands itself
+
     def __init__(self, path: str | Path) -> None:
-        where = self.path = str(path)
+        where = str(path)
+        self.path = os.path.abspath(where)  # Dask workers may run elsewhere
         with open_regular(where) as handle:
             shape, fortran, dtype, offset = read_npy_header(handle, where)
             size = os.fstat(handle.fileno()).st_size
@@ -44,6 +47,9 @@ class NpyFile:
         self.shape, self.dtype, self.fortran, self.offset = tuple(shape), dtype, fortran, offset
         self.ndim = len(self.shape)
         self._whole: np.ndarray | None = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_whole": None}
 
     def __getitem__(self, rows: slice) -> np.ndarray:
         r0, r1, _ = rows.indices(self.shape[0])

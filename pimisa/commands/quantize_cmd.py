@@ -49,13 +49,29 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "of the bundled mx{9,6,4}_{row,col}; it needs one hp16 input region and one "
                    "mx_packed output region")
     add_define_option(p)
+    ck = p.add_argument_group("checkpoints (--in *.safetensors / *.npz)")
+    ck.add_argument("--select", metavar="GLOB", action="append", default=[],
+                    help="quantize only tensors whose name matches (repeatable; fnmatch)")
+    ck.add_argument("--dequantized", action="store_true",
+                    help="also write NAME.dequantized (float32) per tensor")
+    ck.add_argument("--report", metavar="R.json",
+                    help="write per-tensor statistics (shape, PIM time, mismatches, RMSE, max "
+                    "relative error) as JSON")
+    par = p.add_argument_group("scaling out (optional extra: pip install \"pimisa[dask]\")")
+    par.add_argument("--workers", type=int, metavar="N",
+                     help="run bands on a local Dask cluster of N worker processes")
+    par.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run bands on an existing Dask cluster (e.g. tcp://host:8786)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--in", dest="input", metavar="W.npy", type=input_arg,
-                     help="the tensor (2-D, float32)")
+    src.add_argument("--in", dest="input", metavar="W.npy|CKPT", type=input_arg,
+                     help="the tensor (.npy, 2-D), or a checkpoint (.safetensors or .npz): "
+                     "every 2-D float32/float16/bfloat16 tensor of it, or those of --select")
     src.add_argument("--random", metavar="RxC", help="a random normal float32 tensor instead")
     p.add_argument("--seed", type=int, default=0, help="seed of --random (default 0)")
-    p.add_argument("--out", metavar="Q.npz", type=output_arg,
-                   help="write dequantized, codes, shared_exp, micro_exp here")
+    p.add_argument("--out", metavar="Q.npz|Q.safetensors", type=output_arg,
+                   help="a tensor: write dequantized, codes, shared_exp, micro_exp (.npz); a "
+                   "checkpoint: per tensor NAME.blocks, NAME.shared_exp, NAME.micro_exp "
+                   "(+ NAME.dequantized with --dequantized) as .safetensors or .npz")
     p.add_argument("--arch", metavar="NAME|FILE", type=input_arg, default=DEFAULT_ARCH,
                    help=f"architecture preset or .toml file (default {DEFAULT_ARCH})")
     p.add_argument("--backend", choices=("auto", "c", "numpy"),
@@ -101,7 +117,7 @@ class RandomTensor:
 def open_tensor(path: str) -> NpyFile:
     """A .npy file to stream; InputError for anything else."""
     if not path.endswith(".npy"):
-        raise InputError(f"{path}: expected a .npy file")
+        raise InputError(f"{path}: expected a .npy file (or a .safetensors / .npz checkpoint)")
     return NpyFile(path)
 
 
@@ -174,18 +190,107 @@ def band_writer(writer: NpzWriter, seconds: dict[str, float]):
     return write
 
 
+class CheckpointProgress:
+    """Two rich bars, the current tensor and the whole checkpoint, on a terminal."""
+
+    def __init__(self, total: int, console=None) -> None:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self.console = console or Console(stderr=True)
+        self.bar = None
+        if self.console.is_terminal:
+            self.bar = Progress(*Progress.get_default_columns(), console=self.console,
+                                transient=True)
+            self.overall = self.bar.add_task("checkpoint", total=total)
+            self.tensor = self.bar.add_task("", total=1)
+            self.bar.start()
+        self.name: str | None = None
+
+    def __call__(self, name: str, done: int, rows: int, overall: int) -> None:
+        """Report rows `done` of `rows` of tensor `name`, `overall` elements in all."""
+        if self.bar is None:
+            return
+        if name != self.name:
+            self.name = name
+            self.bar.reset(self.tensor, total=rows, description=name)
+        self.bar.update(self.tensor, completed=done)
+        self.bar.update(self.overall, completed=overall)
+
+    def close(self) -> None:
+        """Remove the bars."""
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def run_checkpoint(args: argparse.Namespace, fmt: str, direction: str,
+                   program: Program | None, executor) -> int:
+    """Quantize a checkpoint; print a line per tensor; 1 if a golden check fails."""
+    from pimisa.checkpoint import open_checkpoint, select
+    from pimisa.fileio import atomic_write_bytes
+    from pimisa.quantize_checkpoint import quantize_checkpoint
+
+    arch = load_arch(args.arch)
+    if program is None:
+        program = load_quant_kernel(kernel_name(fmt, direction), arch)
+    chosen, _ = select(open_checkpoint(args.input), args.select)
+    bar = CheckpointProgress(sum(e.shape[0] * e.shape[1] for e in chosen) or 1)
+    try:
+        report = quantize_checkpoint(
+            args.input, args.out, fmt, direction, arch, program, args.backend, args.golden,
+            args.select, args.dequantized, args.band, executor, bar, args.reject_nan)
+    finally:
+        bar.close()
+    for t in report.tensors:
+        check = "" if t.mismatched_blocks is None else (
+            ", golden ok" if not t.mismatched_blocks
+            else f", golden: {t.mismatched_blocks} blocks differ")
+        print(f"{t.name}: {t.shape[0]}x{t.shape[1]} {t.dtype} -> {fmt} {direction}, PIM "
+              f"{t.pim_us:.1f} us, RMSE {t.rmse:.3g}, max rel {t.max_rel_error:.3g}{check}")
+    for name, why in report.skipped.items():
+        print(f"{name}: skipped ({why})")
+    if args.report:
+        atomic_write_bytes(args.report, report.to_json().encode())
+        print(f"wrote {args.report}")
+    if args.out:
+        print(f"wrote {args.out} ({len(report.tensors)} tensors, the kernel's output)")
+    problem = report.failure()
+    if problem is not None:
+        raise InputError(problem)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Quantize band by band, write the .npz, print the summary; 1 if the golden check fails."""
+    from pimisa.checkpoint import is_checkpoint
+    from pimisa.executor import make_executor
+
     start = time.perf_counter()
     if args.band < 1:
         raise UsageError(f"--band must be at least 1, got {args.band}")
     fmt, direction, program = choose(args)
+    checkpoint = args.input is not None and is_checkpoint(args.input)
+    if not checkpoint and (args.select or args.dequantized or args.report):
+        raise UsageError("--select, --dequantized and --report apply to checkpoints "
+                         "(--in *.safetensors or *.npz)")
+    executor = make_executor(args.workers, args.scheduler)
+    try:
+        if checkpoint:
+            return run_checkpoint(args, fmt, direction, program, executor)
+        return run_tensor(args, fmt, direction, program, executor, start)
+    finally:
+        executor.close()
+
+
+def run_tensor(args: argparse.Namespace, fmt: str, direction: str, program: Program | None,
+               executor, start: float) -> int:
+    """Quantize one tensor (.npy or --random)."""
     source = open_tensor(args.input) if args.input is not None else \
         RandomTensor(args.random, args.seed)
     where = args.input or "--random"
     common = dict(arch=args.arch, backend=args.backend, golden=args.golden, program=program,
                   band_elements=args.band, where=where, reject_nan=args.reject_nan,
-                  allow_cast=args.cast)
+                  allow_cast=args.cast, executor=executor)
     check_source(source, where, args.cast)
     if args.out:
         shape = (int(source.shape[0]), int(source.shape[1]))

@@ -1,0 +1,285 @@
+"""Checkpoints: read the tensors of a .safetensors or .npz file in bands, write quantized ones.
+
+Reading (`open_checkpoint`): a .safetensors file is opened with the safetensors library, which
+validates its header (dtypes, shapes, non-overlapping offsets); a band of a tensor is then
+read through a memory map of just its rows, so nothing of the size of a tensor is held.
+F32 is read as is, F16 and BF16 are converted to float32 exactly (every value of either is a
+float32). An .npz member stored uncompressed (np.savez) is mapped the same way; a compressed
+one (np.savez_compressed) is decompressed whole when its tensor is processed.
+
+Writing: per quantized tensor NAME, the output holds
+
+    NAME.blocks       uint32, the packed MX blocks as the kernel wrote them (pimisa.mxpack:
+                      E in bits 0..7, micro-exponents in 8..15, then the element codes), one
+                      block of words_per_block words per 16 elements: row direction
+                      (R, ceil(C/16), wpb), column direction (ceil(R/16), C, wpb)
+    NAME.shared_exp   uint8, the shared exponent E of each block (255: NaN/Inf block), row
+                      (R, ceil(C/16)), column (ceil(R/16), C)
+    NAME.micro_exp    uint8, the micro-exponent of each pair, row (R, 8 ceil(C/16)), column
+                      (8 ceil(R/16), C)
+    NAME.dequantized  float32 (R, C), the values the blocks stand for (with --dequantized)
+
+A .safetensors output also carries metadata `pimisa.format` (e.g. "mx6"), `pimisa.direction`
+and `pimisa.shapes` (JSON: NAME -> [R, C]). The safetensors library has no incremental writer
+(save_file takes every array in memory at once), so the file is written here in its documented
+format (8-byte little-endian header size, JSON header, data), from arrays spooled band by
+band to unnamed temporary files; the tests read it back with the library.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import struct
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from pimisa.errors import InputError
+from pimisa.formats.blocks import padded_shape
+from pimisa.layout import SUB
+from pimisa.mxpack import BLOCK, PACKED_FORMATS
+
+# Checkpoint dtypes that are quantized, and why the other floating ones are not.
+READ_DTYPES = ("F32", "F16", "BF16")
+REFUSED_DTYPES = {"F64": "float64 (rounding it to float32 would lose bits)"}
+SAFETENSORS_DTYPES = {np.dtype(np.float32): "F32", np.dtype(np.uint32): "U32",
+                      np.dtype(np.uint8): "U8"}
+NUMPY_DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": np.dtype("<u2"),
+                "F64": np.dtype("<f8")}
+COPY_CHUNK = 1 << 22
+
+
+@dataclass
+class TensorSource:
+    """One tensor of a checkpoint, read as float32 in row bands: `t[r0:r1]`."""
+
+    name: str
+    shape: tuple[int, ...]
+    stored: str  # checkpoint dtype: F32, F16, BF16, F64, ...
+    path: str
+    offset: int | None  # byte offset of the data in the file (None: load the member whole)
+    member: str | None = None  # .npz member holding it (compressed members)
+
+    dtype = np.dtype(np.float32)
+    remote_bands = True  # picklable: a Dask worker reads its bands itself
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return len(self.shape)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        r0, r1, _ = rows.indices(self.shape[0])
+        raw_dtype = NUMPY_DTYPES[self.stored]
+        cols = self.shape[1]
+        if self.offset is None:
+            with zipfile.ZipFile(self.path) as zf, zf.open(str(self.member)) as f:
+                raw = np.load(f, allow_pickle=False)[r0:r1]
+        else:
+            mapped = np.memmap(self.path, dtype=raw_dtype, mode="r",
+                               offset=self.offset + r0 * cols * raw_dtype.itemsize,
+                               shape=(max(r1 - r0, 0), cols))
+            raw = np.array(mapped)
+            del mapped
+        if self.stored == "BF16":
+            return (raw.astype(np.uint32) << np.uint32(16)).view(np.float32)
+        return raw.astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A checkpoint tensor: its name, shape and stored dtype, and where to read it."""
+
+    name: str
+    shape: tuple[int, ...]
+    stored: str
+    source: TensorSource | None  # None: not readable in bands (not a float of READ_DTYPES)
+
+
+def _safetensors_entries(path: str) -> list[Entry]:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(path, framework="numpy") as f:
+            names = list(f.offset_keys())
+            info = {n: (f.get_slice(n).get_dtype(), tuple(f.get_slice(n).get_shape()))
+                    for n in names}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a valid .safetensors file ({str(exc)[:120]})") from None
+    with open(path, "rb") as handle:
+        (size,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(size))
+    base = 8 + size
+    out = []
+    for name in names:
+        stored, shape = info[name]
+        offset = base + int(header[name]["data_offsets"][0])
+        source = TensorSource(name, shape, stored, path, offset) if stored in NUMPY_DTYPES \
+            else None
+        out.append(Entry(name, shape, stored, source))
+    return out
+
+
+def _npz_entries(path: str) -> list[Entry]:
+    fmt = np.lib.format
+    stored_of = {np.dtype("<f4"): "F32", np.dtype("<f2"): "F16", np.dtype("<f8"): "F64"}
+    out = []
+    try:
+        with zipfile.ZipFile(path) as zf, open(path, "rb") as raw:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                name = info.filename[:-4]
+                with zf.open(info) as f:
+                    version = fmt.read_magic(f)
+                    read = fmt.read_array_header_1_0 if version == (1, 0) else \
+                        fmt.read_array_header_2_0
+                    shape, fortran, dtype = read(f)
+                    header_len = f.tell()
+                stored = stored_of.get(dtype.newbyteorder("<") if dtype.byteorder == ">"
+                                       else dtype, str(dtype))
+                if dtype.byteorder == ">" or fortran or stored not in NUMPY_DTYPES:
+                    out.append(Entry(name, tuple(shape), stored if not fortran else
+                                     f"{stored} (Fortran order)", None))
+                    continue
+                offset = None
+                if info.compress_type == zipfile.ZIP_STORED:
+                    raw.seek(info.header_offset)
+                    local = raw.read(30)
+                    name_len, extra_len = struct.unpack("<HH", local[26:30])
+                    offset = info.header_offset + 30 + name_len + extra_len + header_len
+                source = TensorSource(name, tuple(shape), stored, path, offset, info.filename)
+                out.append(Entry(name, tuple(shape), stored, source))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{path}: not a valid .npz file ({str(exc)[:120]})") from None
+    return out
+
+
+def open_checkpoint(path: str | Path) -> list[Entry]:
+    """The tensors of a .safetensors or .npz checkpoint, in file order.
+
+    Their sources name the file by its absolute path, so that Dask workers (whatever their
+    working directory; on other machines, the file must be at the same path) read it too."""
+    where = os.path.abspath(str(path))
+    shown = str(path)
+    if not os.path.isfile(where):
+        raise InputError(f"{shown}: cannot read: no such regular file")
+    try:
+        if where.endswith(".safetensors"):
+            return _safetensors_entries(where)
+        if where.endswith(".npz"):
+            return _npz_entries(where)
+    except InputError as exc:
+        raise InputError(str(exc).replace(where, shown, 1)) from None
+    raise InputError(f"{shown}: expected a .safetensors or .npz checkpoint")
+
+
+def is_checkpoint(path: str) -> bool:
+    """Does `path` name a checkpoint (by its suffix)?"""
+    return path.endswith((".safetensors", ".npz"))
+
+
+def select(entries: Iterable[Entry], patterns: list[str]) -> tuple[list[Entry], dict[str, str]]:
+    """(tensors to quantize, {skipped name: why}): every 2-D floating tensor of READ_DTYPES,
+    or those matching one of `patterns` (fnmatch globs on the name)."""
+    chosen, skipped = [], {}
+    for e in entries:
+        if patterns and not any(fnmatch.fnmatchcase(e.name, p) for p in patterns):
+            continue
+        if len(e.shape) != 2:
+            skipped[e.name] = f"{len(e.shape)}-D"
+        elif 0 in e.shape:
+            skipped[e.name] = "empty"
+        elif e.stored in REFUSED_DTYPES:
+            skipped[e.name] = REFUSED_DTYPES[e.stored]
+        elif e.stored not in READ_DTYPES or e.source is None:
+            skipped[e.name] = f"dtype {e.stored} is not a float16/bfloat16/float32"
+        else:
+            chosen.append(e)
+    return chosen, skipped
+
+
+def output_arrays(name: str, shape: tuple[int, int], fmt: str, direction: str,
+                  dequantized: bool) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The arrays written for tensor `name` (see the module docstring)."""
+    rows, cols = padded_shape(shape, BLOCK, direction)
+    wpb = PACKED_FORMATS[fmt].words_per_block
+    if direction == "row":
+        blocks, pairs = (rows, cols // BLOCK), (rows, cols // 2)
+    else:
+        blocks, pairs = (rows // BLOCK, cols), (rows // 2, cols)
+    out = {f"{name}.blocks": ((*blocks, wpb), np.dtype(np.uint32)),
+           f"{name}.shared_exp": (blocks, np.dtype(np.uint8)),
+           f"{name}.micro_exp": (pairs, np.dtype(np.uint8))}
+    if dequantized:
+        out[f"{name}.dequantized"] = (tuple(shape), np.dtype(np.float32))
+    return out
+
+
+def tensor_blocks(gathered: np.ndarray, direction: str, shape: tuple[int, int]) -> np.ndarray:
+    """Packed blocks of a band in tensor order, from gather_blocks' (TR, TC, 16, lanes, wpb):
+    row (R, ceil(C/16), wpb), column (ceil(R/16), C, wpb)."""
+    tr, tc, _, lanes, wpb = gathered.shape
+    rows, cols = shape
+    if direction == "row":
+        out = gathered.transpose(0, 2, 1, 3, 4).reshape(tr * SUB, tc * lanes, wpb)
+        return out[:rows, :-(-cols // BLOCK)]
+    out = gathered.transpose(0, 1, 3, 2, 4).reshape(tr, tc * lanes * SUB, wpb)
+    return out[:-(-rows // BLOCK), :cols]
+
+
+class SafetensorsWriter:
+    """A .safetensors file of arrays of known shape, each written in row bands (spooled to
+    unnamed temporary files, assembled at `close`)."""
+
+    def __init__(self, handle: IO[bytes], arrays: dict[str, tuple[tuple[int, ...], np.dtype]],
+                 metadata: dict[str, str], spool_dir: str | Path | None = None) -> None:
+        self._handle = handle
+        self._specs = {k: (tuple(s), np.dtype(d)) for k, (s, d) in arrays.items()}
+        self._rows = dict.fromkeys(arrays, 0)
+        self._metadata = metadata
+        self._spools = {k: tempfile.TemporaryFile(dir=spool_dir, prefix=".pimisa-spool-")
+                        for k in arrays}
+
+    def write(self, name: str, rows: np.ndarray) -> None:
+        """Append `rows` (the next rows of array `name`)."""
+        shape, dtype = self._specs[name]
+        rows = np.ascontiguousarray(rows, dtype=dtype)
+        if rows.shape[1:] != shape[1:] or self._rows[name] + rows.shape[0] > shape[0]:
+            raise ValueError(f"{name}: rows of shape {rows.shape} do not continue {shape} "
+                             f"after row {self._rows[name]}")
+        self._spools[name].write(memoryview(rows).cast("B"))
+        self._rows[name] += rows.shape[0]
+
+    def close(self) -> None:
+        """Check every array is complete, write header and data."""
+        header: dict[str, object] = {"__metadata__": self._metadata}
+        offset = 0
+        for name, (shape, dtype) in self._specs.items():
+            if self._rows[name] != shape[0]:
+                raise ValueError(f"{name}: {self._rows[name]} of {shape[0]} rows written")
+            size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            header[name] = {"dtype": SAFETENSORS_DTYPES[dtype], "shape": list(shape),
+                            "data_offsets": [offset, offset + size]}
+            offset += size
+        text = json.dumps(header, separators=(",", ":")).encode()
+        text += b" " * (-len(text) % 8)
+        self._handle.write(struct.pack("<Q", len(text)) + text)
+        for spool in self._spools.values():
+            spool.seek(0)
+            shutil.copyfileobj(spool, self._handle, COPY_CHUNK)
+        self.abort()
+
+    def abort(self) -> None:
+        """Drop the spools."""
+        for spool in self._spools.values():
+            spool.close()
+        self._spools = {}

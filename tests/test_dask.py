@@ -1,0 +1,67 @@
+"""Dask execution (pimisa.executor): bands and tensors on a LocalCluster give results identical
+to the single-process run; without Dask the options say how to get it."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file, save_file
+
+from pimisa.cli import main
+from pimisa.formats.samples import adversarial
+
+distributed = pytest.importorskip("distributed", reason="the dask extra: pip install pimisa[dask]")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=50)
+    yield cluster
+    cluster.close()
+
+
+def test_checkpoint_on_a_cluster_equals_one_process(tmp_path, monkeypatch, cluster) -> None:
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(4)
+    save_file({"a": adversarial(rng, (70, 300)), "b": rng.standard_normal((33, 17), np.float32)},
+              "m.safetensors")
+    argv = ["quantize", "--in", "m.safetensors", "--format", "mx6", "--direction", "col",
+            "--golden", "--dequantized", "--band", "1"]
+    assert main([*argv, "--out", "one.safetensors", "--report", "one.json"]) == 0
+    assert main([*argv, "--out", "dask.safetensors", "--report", "dask.json",
+                 "--scheduler", cluster.scheduler_address]) == 0
+    one, many = load_file("one.safetensors"), load_file("dask.safetensors")
+    assert sorted(one) == sorted(many)
+    for key in one:
+        assert np.array_equal(one[key].view(np.uint8), many[key].view(np.uint8)), key
+    import json
+
+    drop = {"seconds"}
+    rows = [[{k: v for k, v in t.items() if k not in drop}
+             for t in json.loads(open(name).read())["tensors"]] for name in ("one.json",
+                                                                            "dask.json")]
+    assert rows[0] == rows[1]
+
+
+def test_tensor_on_local_workers_equals_one_process(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    np.save("w.npy", adversarial(np.random.default_rng(5), (50, 90)))
+    argv = ["quantize", "--in", "w.npy", "--format", "mx9", "--direction", "row", "--golden",
+            "--band", "1"]
+    assert main([*argv, "--out", "one.npz"]) == 0
+    assert main([*argv, "--out", "two.npz", "--workers", "2"]) == 0
+    with np.load("one.npz") as a, np.load("two.npz") as b:
+        for key in a.files:
+            assert np.array_equal(a[key].view(np.uint8), b[key].view(np.uint8)), key
+
+
+def test_without_dask_the_options_say_how_to_get_it(monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert main(["quantize", "--random", "16x16", "--format", "mx6", "--direction", "row",
+                 "--workers", "2"]) == 2
+    assert 'pip install "pimisa[dask]"' in capsys.readouterr().err
+    assert main(["quantize", "--random", "16x16", "--format", "mx6", "--direction", "row",
+                 "--workers", "2", "--scheduler", "tcp://x:1"]) == 2
