@@ -235,13 +235,19 @@ GENERATED = {C_HEADER_PATH: c_header, EMU_HEADER_PATH: emu_header, ISA_DOC_PATH:
              Path(GRAMMAR_PATH): grammar_json}
 
 
-def stale_files(root: Path = ROOT) -> list[Path]:
-    """Generated files whose checked-in text differs from what the table generates."""
+def stale_files(root: Path = ROOT, jitq: bool = True) -> list[Path]:
+    """Generated files whose checked-in text differs from what the table generates (and the
+    JIT-Q page and figures, from the `default` and `paper` scenarios)."""
+    from pimisa.jitq import docs as jitq_docs
+    from pimisa.jitq.pim import PimTimer
+
     stale = []
     for rel, make in GENERATED.items():
         path = root / rel
         if not path.exists() or path.read_text() != make():
             stale.append(rel)
+    if jitq:
+        stale += [Path("docs") / n for n in jitq_docs.stale(root / "docs", PimTimer())]
     return stale
 
 
@@ -259,6 +265,11 @@ def main(argv: list[str] | None = None) -> int:
         (ROOT / rel).parent.mkdir(parents=True, exist_ok=True)
         (ROOT / rel).write_text(make())
         print(f"wrote {rel}")
+    from pimisa.jitq import docs as jitq_docs
+    from pimisa.jitq.pim import PimTimer
+
+    for path in jitq_docs.write(ROOT / "docs", PimTimer()):
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """docs/jitq.md and its figures are what `python -m pimisa.jitq.docs` generates today."""
 
-from pimisa.jitq.docs import DOCS, FIGURES, PAGE, main, stale
+from pimisa.jitq.docs import DOCS, FIGURES, PAGE, SIDE_FIGURES, main, stale
 from pimisa.jitq.pim import PimTimer
 
 
@@ -13,4 +13,4 @@ def test_check_flags_stale_files(tmp_path, capsys):
     assert main(["--check", "--dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [f"{tmp_path / name}: stale; run python -m pimisa.jitq.docs"
-                   for name in (PAGE, *FIGURES)]
+                   for name in (PAGE, *FIGURES, *SIDE_FIGURES)]

@@ -117,3 +117,88 @@ def plot_metric(records: list[dict[str, object]], axis: str, metric: str,
     fig.tight_layout()
     digest = hashlib.sha256(repr(sorted(lines.items())).encode()).hexdigest()[:32]
     _save(fig, path, f"pimisa-jitq-sweep:{digest}")
+
+
+def _pyplot():  # noqa: ANN202 - matplotlib is imported lazily (it is slow to import)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_batches(series: dict[str, dict[str, list[float]]], batches: list[int],
+                 path: str | Path) -> None:
+    """Slack (%) vs micro-batch: one panel per scenario, a line per format and direction
+    (`series[scenario]["MX6 fwd/row"]` = slack fractions at `batches`)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(series), figsize=(5 * len(series), 4), squeeze=False,
+                             sharey=True)
+    for ax, (name, lines) in zip(axes[0], series.items(), strict=True):
+        for label, ys in lines.items():
+            fmt = label.split()[0].lower()
+            ax.plot(batches, [100 * y for y in ys], marker="o", label=label,
+                    color=COLOURS.get(fmt), linestyle="-" if "fwd" in label else "--")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("micro-batch (sequences per GEMM)")
+        ax.set_title(name, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("slack (% of block GEMM time)")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path, digest("batch", [series, batches]))
+
+
+def plot_capacity(bars: dict[str, dict[str, float]], path: str | Path) -> None:
+    """Memory per GPU as stacked bars (`bars[label][component]` = GB)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(1.2 * len(bars) + 3, 4.5))
+    labels = list(bars)
+    components = list(dict.fromkeys(c for b in bars.values() for c in b))
+    bottom = [0.0] * len(labels)
+    for comp in components:
+        heights = [bars[lab].get(comp, 0.0) for lab in labels]
+        ax.bar(range(len(labels)), heights, 0.6, bottom=bottom, label=comp)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, fontsize=8, rotation=30, ha="right")
+    ax.set_ylabel("GB per GPU (first pipeline stage)")
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path, digest("capacity", bars))
+
+
+def plot_loss(curves: dict[str, list[float]], slowdowns: list[float], target: float,
+              path: str | Path) -> None:
+    """Throughput loss (%) vs GEMM slowdown (%), a line per curve, the paper's figure dashed."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, ys in curves.items():
+        ax.plot([100 * s for s in slowdowns], [100 * y for y in ys], marker=".", label=label)
+    ax.axhline(100 * target, color="grey", linestyle="--", linewidth=1,
+               label=f"paper: {100 * target:g} %")
+    ax.set_xlabel("GEMM slowdown while PIM runs (%)")
+    ax.set_ylabel("throughput loss (%)")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path, digest("loss", [curves, slowdowns, target]))
+
+
+def digest(kind: str, data: object) -> str:
+    """The metadata tag of a figure of `kind` drawn from `data` (rounded to 6 places)."""
+    return f"pimisa-jitq-{kind}:" + hashlib.sha256(repr(_rounded(data)).encode()).hexdigest()[:32]
+
+
+def _rounded(data: object) -> object:
+    if isinstance(data, float):
+        return round(data, 6)
+    if isinstance(data, dict):
+        return {k: _rounded(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_rounded(v) for v in data]
+    return data
