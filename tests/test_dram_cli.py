@@ -11,12 +11,14 @@ import pytest
 from pimisa.arch import load_arch
 from pimisa.cli import main
 from pimisa.dram import TimingSummary, slots_for_tiles, time_launch
+from pimisa.dram.tracefile import TraceHeader, preset_fingerprint
 from pimisa.encoding import encode
 from pimisa.errors import UsageError
 from pimisa.isa import RECORD_DTYPE
 from pimisa.program import KernelMeta, Program, Region
 
 HEADER = "cycle,channel,bank,command,row,col"
+COMMENT = "# pimisa-trace "
 
 
 def kernel(rows: int = 3, words: int = 32, writes: int = 8) -> Program:
@@ -86,7 +88,10 @@ def test_time_launch_is_cached() -> None:
 
 
 def read_csv(path: Path) -> list[list[str]]:
-    return [line.split(",") for line in path.read_text().splitlines()]
+    """The column header and the command lines (the preset comment, line 1, dropped)."""
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith(COMMENT)
+    return [line.split(",") for line in lines[1:]]
 
 
 def test_csv_trace_and_check(capsys, pimb: Path, tmp_path: Path) -> None:
@@ -121,11 +126,11 @@ def test_check_trace_reports_violations(capsys, pimb: Path, tmp_path: Path) -> N
     trace = tmp_path / "t.csv"
     run(capsys, "time", str(pimb), "--trace-csv", str(trace))
     lines = trace.read_text().splitlines()
-    lines[2] = lines[2].replace("31,", "30,", 1)  # the first RD, one cycle early
+    lines[3] = lines[3].replace("31,", "30,", 1)  # the first RD, one cycle early
     trace.write_text("\n".join(lines) + "\n")
     code, out, _ = run(capsys, "check-trace", str(trace))
     assert code == 1
-    assert f"{trace}:3: tRCD_RD: RD (all banks row 0, cycle 30) is 30 cycles after line 2" in out
+    assert f"{trace}:4: tRCD_RD: RD (all banks row 0, cycle 30) is 30 cycles after line 3" in out
     assert out.strip().endswith("1 violation(s) of hbm3's timing rules")
 
 
@@ -162,8 +167,9 @@ def test_traces_are_cut_at_the_limit(capsys, pimb: Path, tmp_path: Path) -> None
     assert json_path.stat().st_size <= limit
     assert f"{csv_path}: trace cut after" in err and f"{json_path}: trace cut after" in err
     lines = csv_path.read_text().splitlines()
-    assert lines[0] == HEADER and all(len(line.split(",")) == 6 for line in lines)
-    assert f"cut after {len(lines) - 1} commands" in err
+    assert lines[0].startswith(COMMENT) and lines[1] == HEADER
+    assert all(len(line.split(",")) == 6 for line in lines[1:])
+    assert f"cut after {len(lines) - 2} commands" in err
     events = json.loads(json_path.read_text())["traceEvents"]
     assert events[-1]["name"] == "trace cut here: size limit reached"
     code, _, _ = run(capsys, "check-trace", str(csv_path))
@@ -232,6 +238,88 @@ def test_check_trace_errors(capsys, tmp_path: Path) -> None:
     bad.write_text(HEADER + "\n0,0,-1,ACT,0\n")
     code, _, err = run(capsys, "check-trace", str(bad))
     assert code == 1 and f"{bad}:2: expected 6 fields" in err
+
+
+def trace_of(capsys, pimb: Path, path: Path, arch: str, *extra: str) -> Path:
+    code, _, _ = run(capsys, "time", str(pimb), "--arch", arch, "--trace-csv", str(path), *extra)
+    assert code == 0
+    return path
+
+
+@pytest.mark.parametrize("name", ["hbm3", "hbm2-pim", "lpddr5x"])
+def test_check_trace_takes_the_preset_from_the_header(capsys, pimb: Path, tmp_path: Path,
+                                                      name: str) -> None:
+    trace = trace_of(capsys, pimb, tmp_path / "t.csv", name, "--tiles", "99999")
+    header = TraceHeader.parse(trace.read_bytes().split(b"\n")[0], str(trace))
+    assert header == TraceHeader(name, preset_fingerprint(load_arch(name)),
+                                 load_arch(name).timing.tCK_ns)
+    code, out, err = run(capsys, "check-trace", str(trace))
+    assert code == 0 and err == "" and f"satisfy every timing rule of {name}" in out
+    other = "hbm3" if name != "hbm3" else "hbm2-pim"
+    code, out, err = run(capsys, "check-trace", str(trace), "--arch", other)
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.strip() == f"pimisa: error: {trace}:1: the trace was scheduled with preset " \
+        f"{name!r}, not {other!r}"
+
+
+def test_header_recognises_a_user_preset(capsys, pimb: Path, tmp_path: Path) -> None:
+    text = (Path(__file__).parents[1] / "pimisa/presets/hbm3.toml").read_text()
+    slow = tmp_path / "slow.toml"
+    slow.write_text(text.replace("tRCD_RD = 31", "tRCD_RD = 60"))
+    trace = trace_of(capsys, pimb, tmp_path / "t.csv", str(slow))
+    code, out, _ = run(capsys, "check-trace", str(trace), "--arch", str(slow))
+    assert code == 0 and "satisfy every timing rule of hbm3" in out
+    # Same name, other numbers: the bundled hbm3 is not the preset the trace was scheduled with.
+    for argv in ([], ["--arch", "hbm3"]):
+        code, out, err = run(capsys, "check-trace", str(trace), *argv)
+        assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+        assert f"{trace}:1: the trace was scheduled with a preset 'hbm3' whose geometry or " \
+            "timing differs from preset hbm3" in err
+    renamed = tmp_path / "mine.toml"
+    renamed.write_text(text.replace('name = "hbm3"', 'name = "mine"'))
+    trace = trace_of(capsys, pimb, tmp_path / "m.csv", str(renamed))
+    code, _, err = run(capsys, "check-trace", str(trace))
+    assert code == 1 and err.strip() == (
+        f"pimisa: error: {trace}:1: the trace names preset 'mine', which is not bundled "
+        "(hbm2-pim, hbm3, lpddr5x): pass its .toml with --arch")
+    code, out, _ = run(capsys, "check-trace", str(trace), "--arch", str(renamed))
+    assert code == 0 and "satisfy every timing rule of mine" in out
+
+
+def test_traces_without_the_header(capsys, pimb: Path, tmp_path: Path) -> None:
+    """Older traces (no comment line) are checked against --arch, and need it."""
+    trace = trace_of(capsys, pimb, tmp_path / "t.csv", "hbm2-pim")
+    old = tmp_path / "old.csv"
+    old.write_bytes(trace.read_bytes().split(b"\n", 1)[1])
+    code, out, _ = run(capsys, "check-trace", str(old), "--arch", "hbm2-pim")
+    assert code == 0 and "satisfy every timing rule of hbm2-pim" in out
+    code, out, err = run(capsys, "check-trace", str(old))
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "has no '# pimisa-trace' header naming its preset" in err and "--arch" in err
+
+
+@pytest.mark.parametrize(
+    ("first", "message"),
+    [
+        ("# a note", ":1: the only comment a trace may have is line 1, '# pimisa-trace {...}'"),
+        ("# pimisa-trace {", ":1: the '# pimisa-trace' comment must be a JSON object"),
+        ("# pimisa-trace []", ":1: the '# pimisa-trace' comment must be a JSON object"),
+        ('# pimisa-trace {"version": 2}', ":1: trace header version 2 is not 1"),
+        ('# pimisa-trace {"version": 1, "arch": "hbm3"}', ":1: the trace header needs 'arch'"),
+        ('# pimisa-trace {"version": 1, "arch": "hbm3", "fingerprint": "0", "tCK_ns": true}',
+         ":1: the trace header needs 'arch'"),
+        ('# pimisa-trace {"version": 1, "arch": "hbm3", "fingerprint": "0", "tCK_ns": 1}',
+         ":1: the trace was scheduled with a preset 'hbm3' whose geometry or timing differs"),
+        ("# pimisa-trace \udcff", ":1: the '# pimisa-trace' comment must be a JSON object"),
+        ("\udcff", ":1: the header must be exactly 'cycle,channel,bank,command,row,col'"),
+    ],
+)
+def test_bad_trace_headers(capsys, tmp_path: Path, first: str, message: str) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(first.encode("utf-8", "surrogateescape") + b"\n" + HEADER.encode() + b"\n")
+    code, out, err = run(capsys, "check-trace", str(bad))
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert f"{bad}{message}" in err and "Traceback" not in err
 
 
 def test_time_assembles_a_source(capsys, tmp_path: Path) -> None:

@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "rule is broken; each violation names both commands by line.")
     c.add_argument("trace", metavar="TRACE.csv", type=input_arg)
     c.add_argument("--arch", metavar="NAME|FILE", type=input_arg,
-                   help="architecture preset (default hbm3)")
+                   help="architecture preset (default: the one the trace's '# pimisa-trace' "
+                   "header names; it must match the header when both are given)")
     c.add_argument("--max-violations", type=int, default=50, metavar="N",
                    help="print at most N violations (default 50)")
     c.set_defaults(func=run_check)
@@ -123,12 +124,12 @@ def run_time(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     """Check a trace; exit 1 if any rule is broken."""
-    from pimisa.dram.check import check_trace_csv
+    from pimisa.dram.check import check_schedule, load_trace
 
     if args.max_violations < 0:
         raise UsageError(f"--max-violations must be >= 0, got {args.max_violations}")
-    arch = load_arch(args.arch)
-    result = check_trace_csv(args.trace, arch, args.max_violations)
+    trace, arch = load_trace(args.trace, args.arch)
+    result = check_schedule(trace, arch, args.max_violations)
     for v in result.violations:
         print(f"{args.trace}:{v.line}: {v.rule}: {v.message}")
     if result.ok:

@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from pimisa.arch import Arch
+from pimisa.dram.tracefile import COLUMNS, TraceHeader, resolve_arch, split_header
 from pimisa.errors import InputError
 from pimisa.fileio import read_regular
 
-HEADER = b"cycle,channel,bank,command,row,col"
+HEADER = ",".join(COLUMNS).encode()
 NAMES = ("ACT", "PRE", "REF", "RD", "WR", "OP")
 ACT, PRE, REF, RD, WR, OP = range(6)
-FIRST_LINE = 2  # the header is line 1
+FIRST_LINE = 2  # the line of the first command without a '# pimisa-trace' comment
 
 RULES = {
     "bus": "one command per cycle on a channel, in order (cycles strictly increase)",
@@ -71,7 +72,8 @@ def rule_gaps(arch: Arch) -> dict[str, int]:
 
 @dataclass
 class Trace:
-    """A schedule as columns (int64), in file order: command i is on CSV line i + 2."""
+    """A schedule as columns (int64), in file order: command i is on CSV line i + first_line;
+    `header` is the trace's preset comment, if it has one."""
 
     cycle: np.ndarray
     channel: np.ndarray
@@ -79,12 +81,15 @@ class Trace:
     cmd: np.ndarray
     row: np.ndarray
     col: np.ndarray
+    first_line: int = FIRST_LINE
+    header: TraceHeader | None = None
 
     @classmethod
-    def from_columns(cls, table: np.ndarray) -> Trace:
+    def from_columns(cls, table: np.ndarray, first_line: int = FIRST_LINE,
+                     header: TraceHeader | None = None) -> Trace:
         """From an (N, 6) integer table in CSV column order."""
         table = np.asarray(table, dtype=np.int64).reshape(-1, 6)
-        return cls(*(np.ascontiguousarray(table[:, i]) for i in range(6)))
+        return cls(*(np.ascontiguousarray(table[:, i]) for i in range(6)), first_line, header)
 
 
 @dataclass(frozen=True)
@@ -119,12 +124,12 @@ class CheckResult:
         return {v.rule for v in self.violations}
 
 
-def _slow_parse(lines: list[bytes], where: str) -> np.ndarray:
+def _slow_parse(lines: list[bytes], where: str, first_line: int) -> np.ndarray:
     """Parse line by line, raising InputError at the first malformed line."""
     table = np.empty((len(lines), 6), dtype=np.int64)
     for i, raw in enumerate(lines):
         parts = raw.rstrip(b"\r").split(b",")
-        lineno = i + FIRST_LINE
+        lineno = i + first_line
         if len(parts) != 6:
             raise InputError(f"{where}:{lineno}: expected 6 fields "
                              f"(cycle,channel,bank,command,row,col), got {len(parts)}")
@@ -145,14 +150,12 @@ def _slow_parse(lines: list[bytes], where: str) -> np.ndarray:
 
 def parse_trace_csv(data: bytes, where: str = "<trace>") -> Trace:
     """Parse trace CSV bytes (fast numpy path; a line-by-line pass locates any error)."""
-    header, _, body = data.partition(b"\n")
-    if header.rstrip(b"\r") != HEADER:
-        raise InputError(f"{where}:1: the header must be exactly {HEADER.decode()!r}")
+    header, _, body, first_line = split_header(data, where)
     lines = body.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     if not lines:
-        return Trace.from_columns(np.empty((0, 6), dtype=np.int64))
+        return Trace.from_columns(np.empty((0, 6), dtype=np.int64), first_line, header)
     coded = body
     for code, name in enumerate(NAMES):
         coded = coded.replace(b"," + name.encode() + b",", b",%d," % code)
@@ -165,8 +168,8 @@ def parse_trace_csv(data: bytes, where: str = "<trace>") -> Trace:
     except ValueError:
         fast_ok = False
     if not fast_ok:
-        table = _slow_parse(lines, where)
-    return Trace.from_columns(table)
+        table = _slow_parse(lines, where, first_line)
+    return Trace.from_columns(table, first_line, header)
 
 
 def _validate(trace: Trace, arch: Arch, where: str) -> None:
@@ -189,15 +192,22 @@ def _validate(trace: Trace, arch: Arch, where: str) -> None:
         if idx.size and (first is None or idx[0] < first[0]):
             first = (int(idx[0]), reason)
     if first is not None:
-        raise InputError(f"{where}:{first[0] + FIRST_LINE}: {first[1]} for {arch.name}")
+        raise InputError(f"{where}:{first[0] + trace.first_line}: {first[1]} for {arch.name}")
+
+
+def load_trace(path: str | Path, arch: Arch | str | Path | None = None) -> tuple[Trace, Arch]:
+    """Read and validate a trace CSV file, with the preset to check it against: `arch` (which
+    must be the one the trace's header names, if it has one), else the header's preset."""
+    data = read_regular(path, "trace")
+    trace = parse_trace_csv(data, str(path))
+    resolved = resolve_arch(trace.header, arch, str(path))
+    _validate(trace, resolved, str(path))
+    return trace, resolved
 
 
 def read_trace_csv(path: str | Path, arch: Arch) -> Trace:
-    """Read and validate a trace CSV file."""
-    data = read_regular(path, "trace")
-    trace = parse_trace_csv(data, str(path))
-    _validate(trace, arch, str(path))
-    return trace
+    """Read and validate a trace CSV file of preset `arch`."""
+    return load_trace(path, arch)[0]
 
 
 def _last_before(mask: np.ndarray) -> np.ndarray:
@@ -247,7 +257,7 @@ class _Collector:
 
     def _message(self, rule: str, i: int, j: int) -> str:
         t = self.trace
-        later, line_j = self._describe(i), j + FIRST_LINE
+        later, line_j = self._describe(i), j + t.first_line
         if rule == "row-open":
             if j < 0:
                 return f"{later} but the bank was never opened"
@@ -276,7 +286,8 @@ class _Collector:
             pairs = np.unique(np.stack([later, earlier], axis=1), axis=0)
             total += len(pairs)
             found.extend((int(a), int(b), rule) for a, b in pairs[:limit])
-        violations = [Violation(rule, i + FIRST_LINE, j + FIRST_LINE if j >= 0 else 0,
+        first = t.first_line
+        violations = [Violation(rule, i + first, j + first if j >= 0 else 0,
                                 self._message(rule, i, j)) for i, j, rule in found]
         violations += self.texts
         violations.sort(key=lambda v: (v.line, v.other, v.rule))
@@ -362,7 +373,8 @@ def _check_refresh(idx: np.ndarray, c: np.ndarray, k: np.ndarray, refi: int,
     """The refresh rate of one channel over the cycles [0, last command]."""
     refs = np.flatnonzero(k == REF)
     last = len(c) - 1
-    lines = np.concatenate([[0], idx[refs] + FIRST_LINE, [idx[last] + FIRST_LINE]])
+    first = out.trace.first_line
+    lines = np.concatenate([[0], idx[refs] + first, [idx[last] + first]])
     points = np.concatenate([[0], c[refs], [c[last]]])
     for j in np.flatnonzero(np.diff(points) > 9 * refi):
         start = "the start" if j == 0 else f"REF on line {lines[j]}"
@@ -394,6 +406,9 @@ def check_schedule(trace: Trace, arch: Arch, limit: int = 100) -> CheckResult:
     return out.result(limit)
 
 
-def check_trace_csv(path: str | Path, arch: Arch, limit: int = 100) -> CheckResult:
-    """Read a trace CSV and check it (`pimisa check-trace`)."""
-    return check_schedule(read_trace_csv(path, arch), arch, limit)
+def check_trace_csv(path: str | Path, arch: Arch | str | Path | None = None,
+                    limit: int = 100) -> CheckResult:
+    """Read a trace CSV and check it against `arch`, by default the preset its header names
+    (`pimisa check-trace`)."""
+    trace, resolved = load_trace(path, arch)
+    return check_schedule(trace, resolved, limit)

@@ -1,6 +1,7 @@
 """Trace files of a schedule, written incrementally and atomically, cut at a size limit.
 
-CSV: header `cycle,channel,bank,command,row,col`, one line per DRAM command; bank -1 for
+CSV: a comment naming the preset (pimisa.dram.tracefile), the header
+`cycle,channel,bank,command,row,col`, then one line per DRAM command; bank -1 for
 all-bank commands and REF; row -1 for PRE/REF/OP; col -1 except for RD/WR. Chrome trace-event
 JSON (opens in Perfetto / chrome://tracing): one track per channel, every command a slice (its
 nominal duration, clipped at the next command so slices never overlap), REF slices tRFC long.
@@ -26,16 +27,19 @@ from pimisa.dram.core import (
     core_params,
     format_csv_lines,
 )
+from pimisa.dram.tracefile import COLUMNS, TraceHeader, preset_fingerprint
 from pimisa.fileio import atomic_open
 
-CSV_HEADER = b"cycle,channel,bank,command,row,col\n"
+CSV_HEADER = ",".join(COLUMNS).encode() + b"\n"
 CHROME_CLOSE_RESERVE = 512  # bytes kept free under the limit for the closing events
 
 
 class CsvWriter:
-    """Streams command chunks to a CSV trace until `limit` bytes."""
+    """Streams command chunks to a CSV trace until `limit` bytes (the preset comment first,
+    given `arch`)."""
 
-    def __init__(self, handle: IO[bytes], channels: Sequence[int], limit: int) -> None:
+    def __init__(self, handle: IO[bytes], channels: Sequence[int], limit: int,
+                 arch: Arch | None = None) -> None:
         self.handle = handle
         self.channels = list(channels)
         self.limit = limit
@@ -43,7 +47,7 @@ class CsvWriter:
         self.lines = 0
         self.cut = False
         self._buf = bytearray(CHUNK * CSV_LINE_MAX)
-        self._put(CSV_HEADER)
+        self._put((TraceHeader.of(arch).to_line() if arch else b"") + CSV_HEADER)
 
     def _put(self, data: bytes | memoryview) -> None:
         """Write what fits under the limit, whole lines only; past it the trace is cut."""
@@ -90,6 +94,7 @@ class ChromeWriter:
         self._last_ts = 0.0
         head = {"displayTimeUnit": "ns",
                 "otherData": {"arch": arch.name, "tCK_ns": arch.timing.tCK_ns,
+                              "fingerprint": preset_fingerprint(arch),
                               "note": "every channel runs the same schedule"}}
         meta = [{"ph": "M", "pid": 0, "name": "process_name",
                  "args": {"name": f"{arch.name} PIM launch"}}]
@@ -168,7 +173,7 @@ def write_traces(
         writers: list[tuple[str, CsvWriter | ChromeWriter]] = []
         if csv_path is not None:
             handle = stack.enter_context(atomic_open(csv_path, "wb"))
-            writers.append((str(csv_path), CsvWriter(handle, channels, limit)))
+            writers.append((str(csv_path), CsvWriter(handle, channels, limit, arch)))
         if chrome_path is not None:
             handle = stack.enter_context(atomic_open(chrome_path, "wb"))
             writers.append((str(chrome_path), ChromeWriter(handle, channels, limit, arch)))
