@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pimisa.editordefs import GRAMMAR_PATH, LEXER_PATH, grammar_json, lexer_source
@@ -230,9 +231,40 @@ def emu_header() -> str:
 
 LAYOUT_DOC_PATH = Path("docs") / "layout.md"  # generator: pimisa/layoutdoc.py
 EMU_HEADER_PATH = Path("cext") / "emu_isa.h"
+DRAM_DOC_PATH = Path("docs") / "dram.md"
+
+
+def _xval_section() -> str:
+    from pimisa.xval import markdown
+
+    return markdown()
+
+
+# Generated sections of docs/dram.md (the rest is prose): name -> text between the markers
+# `<!-- name:begin -->` and `<!-- name:end -->`.
+DRAM_DOC_SECTIONS: dict[str, Callable[[], str]] = {"xval": _xval_section}
+
+
+def splice(text: str, name: str, body: str, where: Path = DRAM_DOC_PATH) -> str:
+    """`text` with the part between the markers of section `name` replaced by `body`."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    head, found, rest = text.partition(begin)
+    if not found or end not in rest:
+        raise ValueError(f"{where}: markers {begin} ... {end} missing")
+    return f"{head}{begin}\n{body.rstrip()}\n{end}{rest.partition(end)[2]}"
+
+
+def dram_markdown() -> str:
+    """docs/dram.md with every generated section fresh."""
+    text = (ROOT / DRAM_DOC_PATH).read_text()
+    for name, make in DRAM_DOC_SECTIONS.items():
+        text = splice(text, name, make())
+    return text
+
+
 GENERATED = {C_HEADER_PATH: c_header, EMU_HEADER_PATH: emu_header, ISA_DOC_PATH: isa_markdown,
              LAYOUT_DOC_PATH: layout_markdown, Path(LEXER_PATH): lexer_source,
-             Path(GRAMMAR_PATH): grammar_json}
+             Path(GRAMMAR_PATH): grammar_json, DRAM_DOC_PATH: dram_markdown}
 
 
 def stale_files(root: Path = ROOT, jitq: bool = True) -> list[Path]:
