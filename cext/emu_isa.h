@@ -7,7 +7,7 @@
 #define PIMISA_EMU_ISA_H
 #include "pimisa_isa.h"
 
-#define PIMISA_VALIDATOR_HASH 0x9d6512c0ac72b30eULL
+#define PIMISA_VALIDATOR_HASH 0x18ec1685d6134ec6ULL
 
 /* Fault codes, in fault order. */
 #define EMU_FAULT_OPCODE 1  /* unknown opcode */
@@ -62,6 +62,10 @@ static const uint32_t PIMISA_OPINFO[256] = {
     [OP_SLLI] = 0x080F3,
     [OP_SRLI] = 0x080F3,
     [OP_SRAI] = 0x080F3,
+    [OP_MINI] = 0x040F3,
+    [OP_MAXI] = 0x040F3,
+    [OP_MINUI] = 0x040F3,
+    [OP_MAXUI] = 0x040F3,
     [OP_FADD] = 0x001F3,
     [OP_FSUB] = 0x001F3,
     [OP_FMUL] = 0x001F3,
@@ -77,6 +81,8 @@ static const uint32_t PIMISA_OPINFO[256] = {
     [OP_SHRV] = 0x001F3,
     [OP_SRAV] = 0x001F3,
     [OP_SHRVR] = 0x001F3,
+    [OP_BFX] = 0x040F3,
+    [OP_BFI] = 0x040F4,
 };
 
 /* Limit kinds of a record field. */
@@ -182,10 +188,10 @@ static const uint8_t PIMISA_FIELD_LIMITS[256][PIMISA_NUM_FIELDS] = {
     {2, 3, 6, 6, 12, 12, 5, 12, 12, 10},  /* 0x24 */
     {2, 3, 6, 6, 12, 12, 5, 12, 12, 10},  /* 0x25 */
     {2, 3, 6, 6, 12, 12, 5, 12, 12, 10},  /* 0x26 */
-    {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x27 */
-    {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x28 */
-    {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x29 */
-    {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x2a */
+    {2, 3, 6, 6, 12, 12, 5, 12, 12, 0},  /* 0x27 */
+    {2, 3, 6, 6, 12, 12, 5, 12, 12, 0},  /* 0x28 */
+    {2, 3, 6, 6, 12, 12, 5, 12, 12, 0},  /* 0x29 */
+    {2, 3, 6, 6, 12, 12, 5, 12, 12, 0},  /* 0x2a */
     {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x2b */
     {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x2c */
     {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x2d */
@@ -227,8 +233,8 @@ static const uint8_t PIMISA_FIELD_LIMITS[256][PIMISA_NUM_FIELDS] = {
     {2, 3, 6, 6, 6, 12, 5, 12, 12, 12},  /* 0x51 */
     {2, 3, 6, 6, 6, 12, 5, 12, 12, 12},  /* 0x52 */
     {2, 3, 6, 6, 6, 12, 5, 12, 12, 12},  /* 0x53 */
-    {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x54 */
-    {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x55 */
+    {2, 3, 6, 6, 12, 12, 5, 12, 12, 0},  /* 0x54 */
+    {2, 3, 6, 6, 12, 12, 5, 12, 12, 0},  /* 0x55 */
     {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x56 */
     {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x57 */
     {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* 0x58 */

@@ -3,7 +3,7 @@
 #define PIMISA_ISA_H
 #include <stdint.h>
 
-#define PIMISA_ISA_HASH 0xd70da93364923aa9ULL
+#define PIMISA_ISA_HASH 0xfd084c1049ebe1a9ULL
 #define PIMISA_ALL_BANKS 0xFF
 #define PIMISA_PRED_ON 0x80
 #define PIMISA_PRED_INVERT 0x40
@@ -47,6 +47,10 @@ typedef struct {
 #define OP_SLLI 0x24  /* slli vd, va, sh */
 #define OP_SRLI 0x25  /* srli vd, va, sh */
 #define OP_SRAI 0x26  /* srai vd, va, sh */
+#define OP_MINI 0x27  /* mini vd, va, imm */
+#define OP_MAXI 0x28  /* maxi vd, va, imm */
+#define OP_MINUI 0x29  /* minui vd, va, imm */
+#define OP_MAXUI 0x2A  /* maxui vd, va, imm */
 #define OP_FADD 0x30  /* fadd vd, va, vb */
 #define OP_FSUB 0x31  /* fsub vd, va, vb */
 #define OP_FMUL 0x32  /* fmul vd, va, vb */
@@ -62,6 +66,8 @@ typedef struct {
 #define OP_SHRV 0x51  /* shrv vd, va, vb */
 #define OP_SRAV 0x52  /* srav vd, va, vb */
 #define OP_SHRVR 0x53  /* shrvr vd, va, vb */
+#define OP_BFX 0x54  /* bfx vd, va, imm */
+#define OP_BFI 0x55  /* bfi vd, va, imm */
 
 #define SEM_NONE 0
 #define SEM_LOAD 1

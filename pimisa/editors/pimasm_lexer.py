@@ -12,10 +12,11 @@ from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation
 MNEMONIC_NAMES = (
     'cmpi.geu', 'cmpi.gtu', 'cmpi.leu', 'cmpi.ltu', 'barrier', 'cmp.geu', 'cmp.gtu', 'cmp.leu',
     'cmp.ltu', 'cmpi.eq', 'cmpi.ge', 'cmpi.gt', 'cmpi.le', 'cmpi.lt', 'cmpi.ne', 'cmp.eq',
-    'cmp.ge', 'cmp.gt', 'cmp.le', 'cmp.lt', 'cmp.ne', 'shrvr', 'addi', 'andi', 'cmpi', 'fadd',
-    'fmac', 'fmul', 'fsub', 'mand', 'maxu', 'minu', 'mnot', 'mset', 'mxor', 'shlv', 'shrv',
-    'slli', 'srai', 'srav', 'srli', 'xori', 'add', 'and', 'cmp', 'max', 'min', 'mor', 'mov',
-    'mul', 'nop', 'not', 'ori', 'sub', 'xor', 'ld', 'li', 'or', 'st',
+    'cmp.ge', 'cmp.gt', 'cmp.le', 'cmp.lt', 'cmp.ne', 'maxui', 'minui', 'shrvr', 'addi', 'andi',
+    'cmpi', 'fadd', 'fmac', 'fmul', 'fsub', 'mand', 'maxi', 'maxu', 'mini', 'minu', 'mnot',
+    'mset', 'mxor', 'shlv', 'shrv', 'slli', 'srai', 'srav', 'srli', 'xori', 'add', 'and', 'bfi',
+    'bfx', 'cmp', 'max', 'min', 'mor', 'mov', 'mul', 'nop', 'not', 'ori', 'sub', 'xor', 'ld',
+    'li', 'or', 'st',
 )
 DIRECTIVE_NAMES = (
     '.default', '.include', '.scratch', '.endfor', '.kernel', '.output', '.input', '.macro',
