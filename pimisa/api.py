@@ -19,6 +19,7 @@ from pimisa.dram import TimingSummary, slots_for_tiles, time_launch
 from pimisa.emulator import Backend, LaunchResult, launch
 from pimisa.fuzzing import FuzzReport, fuzz_arch
 from pimisa.linecost import LineCosts, line_costs
+from pimisa.mxlayout import PACKED_LAYOUTS
 from pimisa.program import Program
 from pimisa.references import LoadedReference, Reference, golden_reference, load_reference
 
@@ -93,7 +94,7 @@ def fuzz(kernel: Kernel, *, golden: str | None = None, direction: str | None = N
     if golden is not None:
         if direction is None:
             raise UsageError("fuzz: golden= needs direction='row' or 'col'")
-        if any(r.kind == "output" and r.layout == "mx_packed" for r in program.meta.regions):
+        if any(r.kind == "output" and r.layout in PACKED_LAYOUTS for r in program.meta.regions):
             from pimisa.fuzzing import fuzz_kernel
 
             return fuzz_kernel(program, golden, direction, a, backend, max_examples, seed)

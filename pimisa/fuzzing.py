@@ -35,7 +35,6 @@ from pimisa.mxlayout import (
     NAN_BLOCK,
     blocks_to_codes,
     codes_to_blocks,
-    gather_blocks,
     packed_region,
     tile_grid,
 )
@@ -140,20 +139,24 @@ def describe_mismatch(program: Program, geometry: Geometry, x: np.ndarray,
                       expected: SharedMicroCodes, got: SharedMicroCodes, got_blocks: np.ndarray,
                       block: tuple[int, int]) -> Mismatch:
     """A Mismatch for `block` (a shared_exp index) of a launch's output."""
+    from pimisa.layout import get_layout
+
     region = packed_region(program.meta)
-    lanes, units = geometry.lanes, geometry.total_units
+    packed = get_layout(region.layout)
+    subtiles, units = got_blocks.shape[3], geometry.total_units
     d = expected.direction
-    tr, tc, b, k = _block_site(d, block, lanes)
-    _, tcs = tile_grid(x.shape, lanes)
+    tr, tc, b, p = _block_site(d, block, subtiles)
+    _, tcs = tile_grid(x.shape, subtiles)
     slot, unit = divmod(tr * tcs + tc, units)
-    want_words = codes_to_blocks(expected, lanes)[tr, tc, b, k]
-    have_words = got_blocks[tr, tc, b, k]
+    want_words = codes_to_blocks(expected, subtiles)[tr, tc, b, p]
+    have_words = got_blocks[tr, tc, b, p]
     if expected.shared_exp[block] == NAN_BLOCK:
         wrong = 0
     else:
         differ = np.flatnonzero(want_words != have_words)
         wrong = int(differ[0]) if differ.size else 0
-    word = b * len(want_words) + wrong
+    first_word, k = packed.site(b, p, len(want_words))  # type: ignore[attr-defined]
+    word = first_word + wrong
     row, col = _unit_row(program, region, word, geometry)
     machine, _ = prepare(program, geometry, {kernel_input(program).name: x})
     store = last_store(program, machine, slot, unit, k, row, col)
@@ -181,7 +184,10 @@ def check_launch(program: Program, arch: Arch, x: np.ndarray, fmt: str, directio
     declared = PACKED_FORMATS[fmt]
     machine, _ = prepare(program, arch.geometry, {source.name: x})
     run(program, machine, backend)
-    blocks = gather_blocks(machine.region_words(region), declared, x.shape)
+    from pimisa.layout import get_layout
+
+    blocks = get_layout(region.layout).gather(  # type: ignore[attr-defined]
+        machine.region_words(region), declared, x.shape)
     got = blocks_to_codes(blocks, declared, direction, x.shape)
     expected = encode(x, fmt, direction)
     bad = np.argwhere(block_mismatches(expected, got))
@@ -215,12 +221,17 @@ def fuzz_kernel(program: Program, fmt: str, direction: str, arch: Arch,
 
     Emulator faults and other PimisaErrors propagate (after shrinking).
     """
-    kernel_regions(program, fmt, direction)
+    from pimisa.layout import get_layout
+
+    source, _ = kernel_regions(program, fmt, direction)
+    own = getattr(get_layout(source.layout), "tensors", None)
+    tensors = own(max_rows, max_cols, nan) if own is not None else \
+        adversarial_tensors(max_rows, max_cols, nan)
     count = 0
 
     @settings(max_examples=max_examples, deadline=None, database=None, print_blob=False,
               verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck))
-    @given(adversarial_tensors(max_rows, max_cols, nan))
+    @given(tensors)
     def check(x: np.ndarray) -> None:
         nonlocal count
         count += 1

@@ -15,7 +15,8 @@ Layouts are registered by name (the `layout=` of a kernel's region directive):
         def place(self, words, array): ...          # write the tensor (all tiles, zero-padded)
         def read_back(self, words, shape): ...      # the tensor of `shape` from the words
 
-Bundled: "hp16" (float32 weights, 16 x 16 sub-tiles per lane) and "raw" (uint32 words).
+Bundled here: "hp16" (float32 weights, 16 x 16 sub-tiles per lane) and "raw" (uint32 words);
+the 16-bit layouts (hp16_bf16, hp16_fp16, raw16, mx_packed16) are in pimisa.layout16.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def register_layout(name: str) -> Callable[[type[Layout]], type[Layout]]:
 
 # Modules that register further bundled layouts; imported on the first lookup (they import
 # this module, so they cannot be imported at its top).
-BUNDLED_LAYOUT_MODULES = ("pimisa.mxlayout", "pimisa.ocplayout")
+BUNDLED_LAYOUT_MODULES = ("pimisa.mxlayout", "pimisa.ocplayout", "pimisa.layout16")
 
 
 ENTRY_POINT_GROUP = "pimisa.layouts"  # modules of installed packages that register layouts
@@ -156,7 +157,7 @@ def scatter_tiles(words: np.ndarray, tiles: np.ndarray, t0: int) -> None:
 
 def gather_tiles(words: np.ndarray, t0: int, count: int, n: int) -> np.ndarray:
     """Tiles t0..t0+count-1 as (count, n, lanes): the first n words of each."""
-    out = np.empty((count, n, words.shape[3]), np.uint32)
+    out = np.empty((count, n, words.shape[3]), words.dtype)
     for slot, ua, ub, i in _tile_pieces(t0, t0 + count, words.shape[2]):
         out[i:i + ub - ua] = words[slot, :n, ua:ub, :].transpose(1, 0, 2)
     return out
@@ -219,44 +220,60 @@ class HP16(Layout):
         """A 2-D float32 array."""
         return _check_2d(name, array, "f", "float32 values (hp16 layout)")
 
-    def _chunk_rows(self, tc: int, lanes: int) -> int:
-        return max(1, CHUNK_WORDS // (SUB * SUB * tc * lanes))
-
     def place(self, words: np.ndarray, array: np.ndarray) -> None:
         """Write the tensor tile by tile, a few tile rows at a time."""
-        lanes = words.shape[3]
-        rows, cols = array.shape
-        tr, tc = self._grid(array.shape, lanes)
-        _check_capacity(words, tr * tc, f"a {rows}x{cols} tensor in layout hp16")
-        bits = array.view(np.uint32)
-        step = self._chunk_rows(tc, lanes)
-        for r0 in range(0, tr, step):
-            r1 = min(tr, r0 + step)
-            block = np.zeros(((r1 - r0) * SUB, tc * SUB * lanes), np.uint32)
-            src = bits[r0 * SUB:r1 * SUB]
-            block[:src.shape[0], :cols] = src
-            tiles = block.reshape(r1 - r0, SUB, tc, lanes, SUB).transpose(0, 2, 1, 4, 3)
-            scatter_tiles(words, tiles.reshape(-1, SUB * SUB, lanes), r0 * tc)
-        zero_tiles_from(words, tr * tc)
+        place_subtiles(words, array.view(np.uint32), "hp16")
 
     def read_back(self, words: np.ndarray, shape: tuple[int, ...] | None) -> np.ndarray:
         """The float32 tensor of `shape` (required: hp16 has no natural whole-region shape)."""
-        if shape is None or len(shape) != 2:
-            raise InputError(f"layout hp16 reads back a 2-D tensor; got shape {shape}")
-        lanes = words.shape[3]
-        rows, cols = shape
-        tr, tc = self._grid(shape, lanes)
-        _check_capacity(words, tr * tc, f"a {rows}x{cols} tensor in layout hp16")
-        out = np.empty((rows, cols), np.uint32)
-        step = self._chunk_rows(tc, lanes)
-        for r0 in range(0, tr, step):
-            r1 = min(tr, r0 + step)
-            tiles = gather_tiles(words, r0 * tc, (r1 - r0) * tc, SUB * SUB)
-            block = tiles.reshape(r1 - r0, tc, SUB, SUB, lanes).transpose(0, 2, 1, 4, 3)
-            block = block.reshape((r1 - r0) * SUB, tc * SUB * lanes)
-            dst = out[r0 * SUB:r1 * SUB]
-            dst[...] = block[:dst.shape[0], :cols]
-        return out.view(np.float32)
+        return read_subtiles(words, shape, "hp16").view(np.float32)
+
+
+def _chunk_rows(tc: int, per_word: int) -> int:
+    return max(1, CHUNK_WORDS // (SUB * SUB * tc * per_word))
+
+
+def place_subtiles(words: np.ndarray, bits: np.ndarray, name: str) -> None:
+    """Write a 2-D array of element bits as 16 x 16 sub-tiles, one per word position.
+
+    `words` (slots, region words, units, positions) has the dtype of `bits`; position p of a
+    tile's words holds tile columns 16 p .. 16 p + 15 (word 16 i + j = element (i, j)). Tiles
+    are 16 rows x 16 x positions columns, row-major over the zero-padded tensor; unused tiles
+    are zeroed. `name` (the layout) goes into the capacity error.
+    """
+    per_word = words.shape[3]
+    rows, cols = bits.shape
+    tr, tc = -(-rows // SUB), -(-cols // (SUB * per_word))
+    _check_capacity(words, tr * tc, f"a {rows}x{cols} tensor in layout {name}")
+    step = _chunk_rows(tc, per_word)
+    for r0 in range(0, tr, step):
+        r1 = min(tr, r0 + step)
+        block = np.zeros(((r1 - r0) * SUB, tc * SUB * per_word), words.dtype)
+        src = bits[r0 * SUB:r1 * SUB]
+        block[:src.shape[0], :cols] = src
+        tiles = block.reshape(r1 - r0, SUB, tc, per_word, SUB).transpose(0, 2, 1, 4, 3)
+        scatter_tiles(words, tiles.reshape(-1, SUB * SUB, per_word), r0 * tc)
+    zero_tiles_from(words, tr * tc)
+
+
+def read_subtiles(words: np.ndarray, shape: tuple[int, ...] | None, name: str) -> np.ndarray:
+    """The element bits (dtype of `words`) of a 2-D tensor of `shape` placed by place_subtiles."""
+    if shape is None or len(shape) != 2:
+        raise InputError(f"layout {name} reads back a 2-D tensor; got shape {shape}")
+    per_word = words.shape[3]
+    rows, cols = shape
+    tr, tc = -(-rows // SUB), -(-cols // (SUB * per_word))
+    _check_capacity(words, tr * tc, f"a {rows}x{cols} tensor in layout {name}")
+    out = np.empty((rows, cols), words.dtype)
+    step = _chunk_rows(tc, per_word)
+    for r0 in range(0, tr, step):
+        r1 = min(tr, r0 + step)
+        tiles = gather_tiles(words, r0 * tc, (r1 - r0) * tc, SUB * SUB)
+        block = tiles.reshape(r1 - r0, tc, SUB, SUB, per_word).transpose(0, 2, 1, 4, 3)
+        block = block.reshape((r1 - r0) * SUB, tc * SUB * per_word)
+        dst = out[r0 * SUB:r1 * SUB]
+        dst[...] = block[:dst.shape[0], :cols]
+    return out
 
 
 @register_layout("raw")
@@ -291,11 +308,11 @@ class Raw(Layout):
         """Write row t into tile t."""
         lanes = words.shape[3]
         nwords = self._fit(words, array.shape)
-        bits = array.view(np.uint32)
+        bits = array.view(words.dtype)
         step = max(1, CHUNK_WORDS // (nwords * lanes))
         for t0 in range(0, array.shape[0], step):
             src = bits[t0:t0 + step]
-            block = np.zeros((src.shape[0], nwords * lanes), np.uint32)
+            block = np.zeros((src.shape[0], nwords * lanes), words.dtype)
             block[:, :src.shape[1]] = src
             scatter_tiles(words, block.reshape(-1, nwords, lanes), t0)
         zero_tiles_from(words, array.shape[0])
@@ -310,7 +327,7 @@ class Raw(Layout):
         if len(shape) != 2:
             raise InputError(f"layout raw reads back a 2-D array; got shape {shape}")
         nwords = self._fit(words, shape)
-        out = np.empty(shape, np.uint32)
+        out = np.empty(shape, words.dtype)
         step = max(1, CHUNK_WORDS // (nwords * lanes))
         for t0 in range(0, shape[0], step):
             count = min(step, shape[0] - t0)

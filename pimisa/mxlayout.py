@@ -30,6 +30,7 @@ from pimisa.mxpack import BLOCK, PACKED_FORMATS, PackedFormat, pack_blocks
 from pimisa.program import KernelMeta, Region
 
 NAN_BLOCK = 255
+PACKED_LAYOUTS = ("mx_packed", "mx_packed16")  # MX block outputs (mx_packed16: pimisa.layout16)
 
 
 def packed_format(name: str) -> PackedFormat:
@@ -70,10 +71,26 @@ class MXPacked(Raw):
                              f"16 {fmt.name} blocks need {-(-need // geometry.cols)} rows "
                              f"({need} words) per tile")
 
+    def subtiles(self, geometry: Geometry) -> int:
+        """Sub-tiles side by side in a tile: one per lane."""
+        return geometry.lanes
+
+    def gather(self, words: np.ndarray, fmt: PackedFormat, shape: tuple[int, int]) -> np.ndarray:
+        """Packed blocks of a tensor's tiles (gather_blocks)."""
+        return gather_blocks(words, fmt, shape)
+
+    def scatter(self, words: np.ndarray, blocks: np.ndarray) -> None:
+        """Write gathered blocks into a region view (scatter_blocks)."""
+        scatter_blocks(words, blocks)
+
+    def site(self, block: int, subtile: int, wpb: int) -> tuple[int, int]:
+        """(first region word, lane) of block `block` of sub-tile `subtile`."""
+        return block * wpb, subtile
+
 
 def packed_region(meta: KernelMeta) -> Region:
     """The kernel's single mx_packed output region; InputError if it has none or several."""
-    found = [r for r in meta.regions if r.kind == "output" and r.layout == "mx_packed"]
+    found = [r for r in meta.regions if r.kind == "output" and r.layout in PACKED_LAYOUTS]
     if len(found) != 1:
         raise InputError(f"kernel {meta.name or '(unnamed)'!r} must have exactly one "
                          f"mx_packed output region, it has {len(found)}")

@@ -25,8 +25,8 @@ from pimisa.formats import DIRECTIONS, SharedMicroCodes, decode, encode
 from pimisa.mxlayout import (
     NAN_BLOCK,
     PACKED_FORMATS,
+    blocks_to_codes,
     packed_region,
-    read_codes,
     region_format,
     tile_grid,
 )
@@ -34,6 +34,7 @@ from pimisa.mxpack import BLOCK
 from pimisa.program import Program, Region
 
 FORMATS = tuple(PACKED_FORMATS)
+HP_LAYOUTS = {"hp16": "fp32", "hp16_bf16": "bf16"}  # quantization kernel inputs: HP precision
 
 
 @dataclass
@@ -176,10 +177,24 @@ def kernel_regions(program: Program, fmt: str, direction: str) -> tuple[Region, 
         raise InputError(f"kernel {program.meta.name or '(unnamed)'!r} writes "
                          f"{declared.name} {declared_dir} blocks, not {fmt} {direction}")
     inputs = [r for r in program.meta.regions if r.kind == "input"]
-    if len(inputs) != 1 or inputs[0].layout != "hp16":
+    if len(inputs) != 1 or inputs[0].layout not in HP_LAYOUTS:
         raise InputError(f"kernel {program.meta.name or '(unnamed)'!r} must have exactly one "
-                         "input region, of layout hp16")
+                         f"input region, of layout {' or '.join(HP_LAYOUTS)}")
     return inputs[0], region
+
+
+def kernel_hp(program: Program) -> str:
+    """The HP precision a quantization kernel reads: fp32 (hp16) or bf16 (hp16_bf16)."""
+    inputs = [r for r in program.meta.regions if r.kind == "input"]
+    return HP_LAYOUTS.get(inputs[0].layout, "fp32") if inputs else "fp32"
+
+
+def subtile_columns(region: Region, arch: Arch) -> int:
+    """Sub-tiles side by side in a tile of the kernel writing packed region `region` (the
+    lanes for float32 weights, the 16-bit positions of a word for BF16)."""
+    from pimisa.layout import get_layout
+
+    return get_layout(region.layout).subtiles(arch.geometry)  # type: ignore[attr-defined]
 
 
 def run_kernel(program: Program, arch: Arch, x: np.ndarray, fmt: str, direction: str,
@@ -193,8 +208,12 @@ def run_kernel(program: Program, arch: Arch, x: np.ndarray, fmt: str, direction:
     declared = PACKED_FORMATS[fmt]
     machine, _ = prepare(program, arch.geometry, {source.name: x})
     stats = run(program, machine, backend)
-    codes = read_codes(machine.region_words(region), declared, direction, x.shape)
-    tr, tc = tile_grid(x.shape, arch.geometry.lanes)
+    from pimisa.layout import get_layout
+
+    blocks = get_layout(region.layout).gather(  # type: ignore[attr-defined]
+        machine.region_words(region), declared, x.shape)
+    codes = blocks_to_codes(blocks, declared, direction, x.shape)
+    tr, tc = tile_grid(x.shape, subtile_columns(region, arch))
     return codes, stats, tr * tc
 
 
@@ -213,7 +232,7 @@ def quantize(x: np.ndarray, fmt: str, direction: str, arch: Arch | str = DEFAULT
     codes, stats, tiles = run_kernel(program, arch, x, fmt, direction, backend)
     timing = time_launch(program, arch, stats.slots)
     wpb = PACKED_FORMATS[fmt].words_per_block
-    lp_bytes = tiles * 16 * arch.geometry.lanes * wpb * 4
+    lp_bytes = tiles * 16 * subtile_columns(packed_region(program.meta), arch) * wpb * 4
     ref = encode(x, fmt, direction) if golden else None
     return QuantizeResult(fmt, direction, x.shape, codes, decode(codes), tiles, stats, timing,
                           arch, lp_bytes, ref)

@@ -70,15 +70,21 @@ class Stepper:
 
     def step(self) -> bool:
         """Execute the next step; False (nothing done) when done. A fault sets `fault`."""
-        if self.done:
+        return self.advance(self.steps + 1)
+
+    def advance(self, to: int) -> bool:
+        """Execute steps up to (not including) step `to` in one backend call; False (nothing
+        done) when done. A fault sets `fault` and stops at the faulting step."""
+        if self.done or to <= self.steps:
             return False
-        fault = self._backend.execute(self.machine, self.program.records, self.steps,
-                                      self.steps + 1)
+        to = min(to, self.total)
+        fault = self._backend.execute(self.machine, self.program.records, self.steps, to)
         if fault is not None:
             m = self.machine
+            self.steps += fault.steps
             self.fault = fault_error(fault, self.program, m.geometry, m.rows, m.tile_rows)
             return False
-        self.steps += 1
+        self.steps = to
         return True
 
 
@@ -86,16 +92,18 @@ def last_store(program: Program, machine: Machine, slot: int, unit: int, lane: i
                col: int) -> int | None:
     """Index of the last `st` that really wrote lane `lane` of unit `unit` at tile row `row`,
     column `col` of slot `slot` (predicates and banks honoured), replaying from `machine`
-    (the placed inputs; it is modified); None if no command wrote it."""
+    (the placed inputs; it is modified); None if no command wrote it.
+
+    The replay runs in one backend call from one candidate `st` (to that word) to the next,
+    so its cost is that of a run, not of single steps."""
     stepper = Stepper(program, machine)
-    stop = min(stepper.total, (slot + 1) * len(program))
+    n = len(program)
+    rec = program.records
+    candidates = np.flatnonzero((rec["op"] == ST) & (rec["row"] == row) & (rec["col"] == col))
     found = None
-    rec_row, rec_col, rec_op = (program.records[f] for f in ("row", "col", "op"))
-    while stepper.steps < stop and not stepper.done:
-        i = stepper.index
-        hit = (stepper.slot == slot and rec_op[i] == ST and rec_row[i] == row
-               and rec_col[i] == col)
-        if hit and selected_lanes(machine, program.records[i])[unit, lane]:
+    for i in candidates.tolist():
+        if not (stepper.steps == slot * n + i or stepper.advance(slot * n + i)):
+            break
+        if selected_lanes(machine, rec[i])[unit, lane]:
             found = i
-        stepper.step()
     return found

@@ -30,7 +30,7 @@ from pimisa.errors import InputError
 from pimisa.executor import Executor
 from pimisa.formats import SharedMicroCodes, decode, encode
 from pimisa.layout import SUB, get_layout
-from pimisa.mxlayout import PACKED_FORMATS, blocks_to_codes, gather_blocks, tile_grid
+from pimisa.mxlayout import PACKED_FORMATS, blocks_to_codes, tile_grid
 from pimisa.program import Program
 from pimisa.quantize import (
     as_tensor,
@@ -42,6 +42,7 @@ from pimisa.quantize import (
     kernel_name,
     kernel_regions,
     load_quant_kernel,
+    subtile_columns,
 )
 
 BAND_ELEMENTS = 1 << 22  # tensor elements per band (default): 16 MiB of float32
@@ -129,11 +130,14 @@ def blocks_of(shape: tuple[int, int], direction: str) -> int:
     return rows * -(-cols // SUB) if direction == "row" else -(-rows // SUB) * cols
 
 
-def band_tile_rows(shape: tuple[int, int], geometry, band_elements: int) -> int:
-    """Tile rows per band: about `band_elements` elements, rounded to whole slots if possible."""
-    tr, tc = tile_grid(shape, geometry.lanes)
+def band_tile_rows(shape: tuple[int, int], geometry, band_elements: int,
+                   subtiles: int | None = None) -> int:
+    """Tile rows per band: about `band_elements` elements, rounded to whole slots if possible
+    (`subtiles`: sub-tiles side by side in a tile, default the lanes)."""
+    subtiles = subtiles or geometry.lanes
+    tr, tc = tile_grid(shape, subtiles)
     units = geometry.total_units
-    per_tile_row = SUB * tc * SUB * geometry.lanes
+    per_tile_row = SUB * tc * SUB * subtiles
     k = max(1, band_elements // per_tile_row)
     whole = units // math.gcd(tc, units)  # tile rows that fill a whole number of slots
     if k >= whole:
@@ -164,7 +168,8 @@ class BandRunner:
         self.source, self.region = kernel_regions(program, fmt, direction)
         self.layout = get_layout(self.source.layout)
         self.layout.check_region(self.source, arch.geometry)
-        get_layout(self.region.layout).check_region(self.region, arch.geometry)
+        self.packed = get_layout(self.region.layout)
+        self.packed.check_region(self.region, arch.geometry)
         self.backend = backend if backend is not None and not isinstance(backend, str) \
             else get_backend(backend)
         self.machine = Machine(arch.geometry, program.meta.tile_rows, max_slots)
@@ -193,7 +198,8 @@ class BandRunner:
         run(self.program, machine, self.backend)
         t2 = time.perf_counter()
         packed = PACKED_FORMATS[self.fmt]
-        blocks = gather_blocks(machine.region_words(self.region), packed, hp.shape)
+        blocks = self.packed.gather(  # type: ignore[attr-defined]
+            machine.region_words(self.region), packed, hp.shape)
         codes = blocks_to_codes(blocks, packed, self.direction, hp.shape)
         t3 = time.perf_counter()
         seconds["layout"] += t1 - t0
@@ -202,9 +208,10 @@ class BandRunner:
         return codes, blocks
 
 
-def band_rows_of(shape: tuple[int, int], arch: Arch, band_elements: int) -> int:
+def band_rows_of(shape: tuple[int, int], arch: Arch, band_elements: int,
+                 subtiles: int | None = None) -> int:
     """Tensor rows per band."""
-    return SUB * band_tile_rows(shape, arch.geometry, band_elements)
+    return SUB * band_tile_rows(shape, arch.geometry, band_elements, subtiles)
 
 
 def band_starts(rows: int, band_rows: int) -> Iterator[tuple[int, int]]:
@@ -345,8 +352,10 @@ def quantize_stream(
         program = load_quant_kernel(kernel_name(fmt, direction), arch)
     shape = (int(x.shape[0]), int(x.shape[1]))
     g = arch.geometry
-    rows_per_band = band_rows_of(shape, arch, band_elements)
-    tr, tc = tile_grid(shape, g.lanes)
+    _, out_region = kernel_regions(program, fmt, direction)
+    subtiles = subtile_columns(out_region, arch)
+    rows_per_band = band_rows_of(shape, arch, band_elements, subtiles)
+    tr, tc = tile_grid(shape, subtiles)
     band_slots = -(-(rows_per_band // SUB) * tc // g.total_units)
     backend_name = backend if isinstance(backend, str) or backend is None else backend.name
     plan = Plan(program, arch, fmt, direction, backend_name, golden, shape, rows_per_band,
@@ -357,7 +366,7 @@ def quantize_stream(
     result = StreamResult(
         fmt, direction, shape, arch, tr * tc, -(-shape[0] // rows_per_band), rows_per_band,
         band_slots, len(program), runner.backend.name, pim_time(program, arch, total_slots),
-        tr * tc * SUB * g.lanes * wpb * 4, golden, blocks=blocks_of(shape, direction))
+        tr * tc * SUB * subtiles * wpb * 4, golden, blocks=blocks_of(shape, direction))
     remote = getattr(x, "remote_bands", False)
 
     def tasks() -> Iterator[tuple]:

@@ -46,11 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _is_mx_packed(program: object, fmt: str) -> bool:
+    from pimisa.mxlayout import PACKED_LAYOUTS
     from pimisa.mxpack import PACKED_FORMATS
 
     regions = program.meta.regions  # type: ignore[attr-defined]
     return fmt in PACKED_FORMATS and any(
-        r.kind == "output" and r.layout == "mx_packed" for r in regions)
+        r.kind == "output" and r.layout in PACKED_LAYOUTS for r in regions)
 
 
 def run(args: argparse.Namespace) -> int:
