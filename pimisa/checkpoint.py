@@ -90,7 +90,7 @@ class TensorSource:
             raw = np.array(mapped)
             del mapped
         if self.stored == "BF16":
-            return (raw.astype(np.uint32) << np.uint32(16)).view(np.float32)
+            return (raw.view(np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
         return raw.astype(np.float32, copy=False)
 
 
@@ -130,7 +130,8 @@ def _safetensors_entries(path: str) -> list[Entry]:
 
 def _npz_entries(path: str) -> list[Entry]:
     fmt = np.lib.format
-    stored_of = {np.dtype("<f4"): "F32", np.dtype("<f2"): "F16", np.dtype("<f8"): "F64"}
+    stored_of = {np.dtype("<f4"): "F32", np.dtype("<f2"): "F16", np.dtype("<f8"): "F64",
+                 np.dtype("V2"): "BF16"}  # V2: a bfloat16 array as numpy saves it (ml_dtypes)
     out = []
     try:
         with zipfile.ZipFile(path) as zf, open(path, "rb") as raw:

@@ -78,7 +78,7 @@ def halves(words: np.ndarray) -> np.ndarray:
     return view
 
 
-def bf16_exact_bits(x: np.ndarray, where: str, row0: int = 0) -> np.ndarray:
+def bf16_exact_bits(x: np.ndarray, where: str, row0: int = 0, hint: str = "") -> np.ndarray:
     """BF16 bit patterns (uint16) of float32 values that are BF16 values; InputError naming the
     first one that is not (index [row0 + r, c], its value). NaN becomes the quiet NaN of its
     sign."""
@@ -90,8 +90,7 @@ def bf16_exact_bits(x: np.ndarray, where: str, row0: int = 0) -> np.ndarray:
         index = (row0 + first[0],) + first[1:]
         value = float(np.asarray(x)[first])
         raise InputError(f"{where}: element [{', '.join(map(str, index))}] = {value!r} "
-                         f"({int(bits[first]):#010x}) is not a BF16 value (pass --round-hp to "
-                         "round to nearest even)")
+                         f"({int(bits[first]):#010x}) is not a BF16 value{hint}")
     out = (bits >> np.uint32(16)).astype(np.uint16)
     out[nan] |= np.uint16(BF16_QNAN)
     return out
@@ -130,11 +129,11 @@ def fp16_exact_bits(x: np.ndarray, where: str, row0: int = 0) -> np.ndarray:
 
 
 def hp_bits(x: np.ndarray, element: str, where: str, round_hp: bool = False,
-            row0: int = 0) -> np.ndarray:
+            row0: int = 0, hint: str = "") -> np.ndarray:
     """The 16-bit patterns of float values for element type bf16 or fp16 (exact, or rounded
-    to nearest even with `round_hp`)."""
+    to nearest even with `round_hp`; `hint` ends the error of an inexact value)."""
     if element == "bf16":
-        return round_bf16_bits(x) if round_hp else bf16_exact_bits(x, where, row0)
+        return round_bf16_bits(x) if round_hp else bf16_exact_bits(x, where, row0, hint)
     if round_hp:
         with np.errstate(over="ignore", invalid="ignore"):
             return np.ascontiguousarray(x, np.float32).astype(np.float16).view(np.uint16)

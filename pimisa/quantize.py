@@ -88,10 +88,11 @@ def check_choice(fmt: str, direction: str) -> None:
         raise UsageError(f"--direction {direction!r}: expected row or col")
 
 
-def kernel_name(fmt: str, direction: str) -> str:
-    """The bundled kernel quantizing to `fmt` along `direction`, e.g. mx6_row."""
+def kernel_name(fmt: str, direction: str, hp: str = "fp32") -> str:
+    """The bundled kernel quantizing `hp` weights (fp32 or bf16) to `fmt` along `direction`,
+    e.g. mx6_row, mx6_row_bf16."""
     check_choice(fmt, direction)
-    return f"{fmt}_{direction}"
+    return f"{fmt}_{direction}" + ("" if hp == "fp32" else f"_{hp}")
 
 
 _KERNELS: dict[tuple, tuple[Program, tuple[str, ...], tuple]] = {}
@@ -142,6 +143,9 @@ def check_dtype(dtype: np.dtype, where: str = "input", allow_cast: bool = False)
     """InputError unless `dtype` converts to float32 as the tool promises: float32 (any byte
     order) and float16 exactly, float64 only with `allow_cast` (rounding loses precision)."""
     dtype = np.dtype(dtype).newbyteorder("=")
+    if dtype.itemsize == 2 and dtype.kind in "uiV":
+        raise InputError(f"{where}: dtype {dtype} (16-bit patterns): for BF16 weights pass "
+                         "--hp bf16")
     if dtype == np.float64 and not allow_cast:
         raise InputError(f"{where}: float64 data; the kernels take float32, and rounding to "
                          "float32 loses precision: pass --cast to round it")

@@ -152,11 +152,13 @@ def quantize_checkpoint(
     executor: Executor | None = None,
     progress: Callable[[str, int, int, int], None] | None = None,
     reject_nan: bool = False,
+    wrap: Callable[[object, str], object] | None = None,
 ) -> CheckpointReport:
     """Quantize the selected tensors of checkpoint `path` into `out` (None: check only).
 
     `progress(tensor name, rows done, rows, elements done overall)` follows the work. A
     failure in one tensor names it and leaves no output (written atomically at the end).
+    `wrap(source, where)` replaces each tensor's band source (pimisa.hpsource: BF16 weights).
     """
     if out is not None and not out.endswith(OUT_SUFFIXES):
         raise UsageError(f"--out {out}: a checkpoint is written as .safetensors or .npz")
@@ -197,9 +199,11 @@ def quantize_checkpoint(
 
         start = time.perf_counter()
         try:
+            where = f"tensor {e.name!r}"
             result: StreamResult = quantize_stream(
-                e.source, fmt, direction, arch, backend, golden=golden, program=program,
-                where=f"tensor {e.name!r}", process=make_piece(e.name, direction, dequantized),
+                e.source if wrap is None else wrap(e.source, where), fmt, direction, arch,
+                backend, golden=golden, program=program, where=where,
+                process=make_piece(e.name, direction, dequantized),
                 on_result=on_result, executor=executor, progress=on_progress,
                 reject_nan=reject_nan, **extra)
         except PimisaError as exc:

@@ -15,8 +15,9 @@ from pimisa.errors import InputError, UsageError
 from pimisa.fileio import atomic_open, input_arg, output_arg
 from pimisa.formats import DIRECTIONS
 from pimisa.formats.blocks import padded_shape
+from pimisa.hpsource import HP_BYTES, HP_CHOICES, HPSource, check_hp
 from pimisa.program import Program
-from pimisa.quantize import FORMATS, kernel_choice, kernel_name, load_quant_kernel
+from pimisa.quantize import FORMATS, kernel_choice, kernel_hp, kernel_name, load_quant_kernel
 from pimisa.stream import (
     BAND_ELEMENTS,
     PHASES,
@@ -48,6 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run this quantization kernel (.pimasm, .pimb or bundled name) instead "
                    "of the bundled mx{9,6,4}_{row,col}; it needs one hp16 input region and one "
                    "mx_packed output region")
+    p.add_argument("--hp", choices=HP_CHOICES,
+                   help="high-precision type of the weights: fp32 (kernels mx*_{row,col}) or "
+                   "bf16 (kernels mx*_{row,col}_bf16: float32 input must hold BF16 values, or a "
+                   "BF16 .npy: '<V2' as ml_dtypes saves it, or uint16 bit patterns); default "
+                   "fp32, or the --kernel's")
+    p.add_argument("--round-hp", action="store_true",
+                   help="with --hp bf16: round float32 values to BF16 (nearest, ties to even) "
+                   "instead of refusing the first that is not a BF16 value")
     add_define_option(p)
     ck = p.add_argument_group("checkpoints (--in *.safetensors / *.npz)")
     ck.add_argument("--select", metavar="GLOB", action="append", default=[],
@@ -121,14 +130,16 @@ def open_tensor(path: str) -> NpyFile:
     return NpyFile(path)
 
 
-def summary(result: StreamResult, wall: float) -> str:
-    """The lines `pimisa quantize` prints."""
+def summary(result: StreamResult, wall: float, hp: str = "fp32") -> str:
+    """The lines `pimisa quantize` prints (`hp`: the weights' type, fp32 or bf16)."""
     g = result.arch.geometry
     t = result.pim
     rows, cols = result.shape
+    hp_bytes = rows * cols * HP_BYTES[hp]
     launches = f" in {t.launches} launches" if t.launches > 1 else ""
     lines = [
-        f"{rows}x{cols} float32 -> {result.fmt} {result.direction} blocks on {result.arch.name}:"
+        f"{rows}x{cols} {'float32' if hp == 'fp32' else hp} -> {result.fmt} "
+        f"{result.direction} blocks on {result.arch.name}:"
         f" {result.tiles} tiles in {t.slots} slot(s) of "
         f"{g.total_units} PIM units ({g.total_channels * g.banks} banks)",
         f"emulator     {result.emulator_seconds:.3f} s ({result.backend} backend, "
@@ -136,8 +147,8 @@ def summary(result: StreamResult, wall: float) -> str:
         f"{result.bands} band(s) of {result.band_rows} rows",
         f"PIM time     {t.cycles} cycles = {t.ns / 1000:.3f} us (modeled launch{launches}, "
         "DRAM scheduler)",
-        f"footprint    LP {result.lp_bytes} bytes vs HP {result.hp_bytes} bytes: "
-        f"{result.lp_bytes / result.hp_bytes:.4f}x, {result.bits_per_element:.3f} bits/element",
+        f"footprint    LP {result.lp_bytes} bytes vs HP {hp_bytes} bytes: "
+        f"{result.lp_bytes / hp_bytes:.4f}x, {result.bits_per_element:.3f} bits/element",
     ]
     if result.golden:
         bad = result.mismatches
@@ -147,22 +158,36 @@ def summary(result: StreamResult, wall: float) -> str:
     return "\n".join(lines)
 
 
-def choose(args: argparse.Namespace) -> tuple[str, str, Program | None]:
-    """(format, direction, user kernel or None) from --format, --direction and --kernel."""
+def choose(args: argparse.Namespace) -> tuple[str, str, str, Program | None]:
+    """(format, direction, HP type, user kernel or None) from --format, --direction, --hp and
+    --kernel."""
     defines = parse_defines(args.define)
+    check_hp(args.hp or "fp32", args.round_hp)
     if args.kernel is None:
         missing = [o for o, v in (("--format", args.format), ("--direction", args.direction))
                    if v is None]
         if missing:
             raise UsageError(f"{' and '.join(missing)} required (or --kernel)")
-        if not defines:
-            return args.format, args.direction, None
-        program = load_quant_kernel(kernel_name(args.format, args.direction),
+        hp = args.hp or "fp32"
+        if not defines and hp == "fp32":
+            return args.format, args.direction, hp, None
+        program = load_quant_kernel(kernel_name(args.format, args.direction, hp),
                                     load_arch(args.arch), defines)
-        return args.format, args.direction, program
+        return args.format, args.direction, hp, program
     program = load_quant_kernel(args.kernel, load_arch(args.arch), defines)
     fmt, direction = kernel_choice(program)
-    return args.format or fmt, args.direction or direction, program
+    hp = kernel_hp(program)
+    if args.hp is not None and args.hp != hp:
+        raise UsageError(f"--hp {args.hp}: kernel {args.kernel!r} reads {hp} weights")
+    check_hp(hp, args.round_hp)
+    return args.format or fmt, args.direction or direction, hp, program
+
+
+def hp_wrapper(hp: str, round_hp: bool):
+    """None for fp32, else a function wrapping a band source into BF16 bands (HPSource)."""
+    if hp == "fp32":
+        return None
+    return lambda source, where: HPSource(source, where, round_hp)
 
 
 def npz_arrays(shape: tuple[int, int], fmt: str, direction: str) -> dict:
@@ -223,7 +248,7 @@ class CheckpointProgress:
             self.bar.stop()
 
 
-def run_checkpoint(args: argparse.Namespace, fmt: str, direction: str,
+def run_checkpoint(args: argparse.Namespace, fmt: str, direction: str, hp: str,
                    program: Program | None, executor) -> int:
     """Quantize a checkpoint; print a line per tensor; 1 if a golden check fails."""
     from pimisa.checkpoint import open_checkpoint, select
@@ -238,7 +263,8 @@ def run_checkpoint(args: argparse.Namespace, fmt: str, direction: str,
     try:
         report = quantize_checkpoint(
             args.input, args.out, fmt, direction, arch, program, args.backend, args.golden,
-            args.select, args.dequantized, args.band, executor, bar, args.reject_nan)
+            args.select, args.dequantized, args.band, executor, bar, args.reject_nan,
+            hp_wrapper(hp, args.round_hp))
     finally:
         bar.close()
     for t in report.tensors:
@@ -268,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.band < 1:
         raise UsageError(f"--band must be at least 1, got {args.band}")
-    fmt, direction, program = choose(args)
+    fmt, direction, hp, program = choose(args)
     checkpoint = args.input is not None and is_checkpoint(args.input)
     if not checkpoint and (args.select or args.dequantized or args.report):
         raise UsageError("--select, --dequantized and --report apply to checkpoints "
@@ -276,18 +302,21 @@ def run(args: argparse.Namespace) -> int:
     executor = make_executor(args.workers, args.scheduler)
     try:
         if checkpoint:
-            return run_checkpoint(args, fmt, direction, program, executor)
-        return run_tensor(args, fmt, direction, program, executor, start)
+            return run_checkpoint(args, fmt, direction, hp, program, executor)
+        return run_tensor(args, fmt, direction, hp, program, executor, start)
     finally:
         executor.close()
 
 
-def run_tensor(args: argparse.Namespace, fmt: str, direction: str, program: Program | None,
-               executor, start: float) -> int:
-    """Quantize one tensor (.npy or --random)."""
+def run_tensor(args: argparse.Namespace, fmt: str, direction: str, hp: str,
+               program: Program | None, executor, start: float) -> int:
+    """Quantize one tensor (.npy or --random; with --hp bf16, --random is rounded to BF16)."""
     source = open_tensor(args.input) if args.input is not None else \
         RandomTensor(args.random, args.seed)
     where = args.input or "--random"
+    wrap = hp_wrapper(hp, args.round_hp or args.input is None)
+    if wrap is not None:
+        source = wrap(source, where)
     common = dict(arch=args.arch, backend=args.backend, golden=args.golden, program=program,
                   band_elements=args.band, where=where, reject_nan=args.reject_nan,
                   allow_cast=args.cast, executor=executor)
@@ -310,7 +339,7 @@ def run_tensor(args: argparse.Namespace, fmt: str, direction: str, program: Prog
                 result.seconds[k] += v
     else:
         result = quantize_stream(source, fmt, direction, **common)
-    print(summary(result, time.perf_counter() - start))
+    print(summary(result, time.perf_counter() - start, hp))
     if args.out:
         print(f"wrote {args.out} (the kernel's output)")
     problem = result.golden_problem()
