@@ -100,5 +100,5 @@ def test_layout_doc_states_the_read_back_dtypes():
     assert {"raw", "hp16", "hp32", "mx_packed", "ocp_packed"} <= bundled
     for name in bundled:
         assert f"## {name}:" in text, name
-    assert "| raw, mx_packed, ocp_packed | uint32 (the words) |" in text
+    assert "| raw, mx_packed, mx_packed16, ocp_packed | uint32 (the words) |" in text
     assert "shared/" not in text  # the docs stand on their own
