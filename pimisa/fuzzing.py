@@ -155,8 +155,9 @@ def describe_mismatch(program: Program, geometry: Geometry, x: np.ndarray,
     else:
         differ = np.flatnonzero(want_words != have_words)
         wrong = int(differ[0]) if differ.size else 0
-    first_word, k = packed.site(b, p, len(want_words))  # type: ignore[attr-defined]
-    word = first_word + wrong
+    site = packed.site  # type: ignore[attr-defined]
+    word, k = site(b, p, PACKED_FORMATS[expected.fmt.name], wrong,
+                   getattr(geometry, "lane_bits", 32))
     row, col = _unit_row(program, region, word, geometry)
     machine, _ = prepare(program, geometry, {kernel_input(program).name: x})
     store = last_store(program, machine, slot, unit, k, row, col)

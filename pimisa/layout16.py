@@ -21,7 +21,7 @@ an ml_dtypes array). NaN of any payload becomes the quiet NaN of its sign. Read 
 raw16 -- 16-bit words as they are: row t of a 2-D array of a 2-byte dtype is tile t, element e
 of a row at word e // P, position e % P. Read back: uint16.
 
-mx_packed16 -- what the BF16-weight kernels write on 32-bit lanes:
+mx_packed16 -- what the BF16-weight kernels write:
 
     .output Q, rows=..., layout=mx_packed16, fmt=mx6, dir=row
 
@@ -30,7 +30,9 @@ mx_packed (pimisa.mxpack), block b of half h at lane k's region words (16 h + b)
 (W words per block): the low half's 16 blocks, then the high half's. Block b of sub-tile p is
 tensor row 16 tr + b, columns 16 (P tc + p) .. +16 (row direction) or tensor column
 16 (P tc + p) + b, rows 16 tr .. +16 (column direction), (tr, tc) the tile's place in the
-hp16_bf16 tile grid.
+hp16_bf16 tile grid. On 16-bit lanes (one sub-tile per lane) the same bit streams are cut
+into 16-bit words: block b of lane p at its words b W16 .. + W16 - 1 (W16 = the block's bits
+/ 16, rounded up), bit o of the stream at bit o % 16 of word o / 16.
 """
 
 from __future__ import annotations
@@ -350,53 +352,89 @@ def raw16_arrays(draw: st.DrawFn, rows: int, width: int, element: str = "fp16",
     return x
 
 
+def halfwords_per_block(fmt: PackedFormat) -> int:
+    """16-bit words of one packed block (a 16-bit lane's stream)."""
+    return -(-fmt.block_bits // HALF_BITS)
+
+
 @register_layout("mx_packed16")
 class MXPacked16(MXPacked):
-    """Packed MX blocks of hp16_bf16 tiles on 32-bit lanes: 32 blocks per lane and tile."""
+    """Packed MX blocks of hp16_bf16 tiles (see the module docstring): 32 blocks per 32-bit
+    lane, or 16 per 16-bit lane, per tile."""
 
     def check_region(self, region: Region, geometry: Geometry) -> None:
-        """InputError unless the region declares a format and holds 32 of its blocks."""
+        """InputError unless the region declares a format and holds a tile's blocks."""
         fmt, _ = region_format(region)
-        need = 2 * BLOCK * fmt.words_per_block
+        if getattr(geometry, "lane_bits", 32) == HALF_BITS:
+            need = -(-BLOCK * halfwords_per_block(fmt) // 2)
+        else:
+            need = 2 * BLOCK * fmt.words_per_block
         have = region.rows * geometry.cols
         if have < need:
             raise InputError(f"region {region.name!r} has {region.rows} rows ({have} words); "
-                             f"32 {fmt.name} blocks need {-(-need // geometry.cols)} rows "
-                             f"({need} words) per tile")
+                             f"the {fmt.name} blocks of a tile need {-(-need // geometry.cols)} "
+                             f"rows ({need} words)")
 
     def subtiles(self, geometry: Geometry) -> int:
         """Sub-tiles side by side in a tile: the word's 16-bit positions."""
         return positions(geometry)
 
+    @staticmethod
+    def _shape(words: np.ndarray, fmt: PackedFormat) -> tuple[int, int, int]:
+        """(lane words of a tile's blocks, blocks per lane, lane words per block)."""
+        if words.dtype.itemsize == 2:
+            w16 = halfwords_per_block(fmt)
+            return BLOCK * w16, BLOCK, w16
+        return 2 * BLOCK * fmt.words_per_block, 2 * BLOCK, fmt.words_per_block
+
     def gather(self, words: np.ndarray, fmt: PackedFormat, shape: tuple[int, int]) -> np.ndarray:
         """Packed blocks of a tensor's tiles: (TR, TC, 16, positions, W) uint32."""
         slots, nwords, units, lanes = words.shape
-        if words.dtype.itemsize != 4:
-            raise InputError("layout mx_packed16 is written by kernels on 32-bit lanes")
         wpb = fmt.words_per_block
+        need, _, lane_wpb = self._shape(words, fmt)
+        per = lanes if words.dtype.itemsize == 2 else 2 * lanes
         rows, cols = shape
-        per = 2 * lanes
         tr, tc = -(-rows // SUB), -(-cols // (SUB * per))
-        if nwords < 2 * BLOCK * wpb:
-            raise InputError(f"the region holds {nwords} words per tile; 32 {fmt.name} blocks "
-                             f"need {2 * BLOCK * wpb}")
+        if nwords < need:
+            raise InputError(f"the region holds {nwords} words per tile; the {fmt.name} "
+                             f"blocks of a tile need {need}")
         if tr * tc > slots * units:
             raise InputError(f"a {rows}x{cols} tensor needs {tr * tc} tiles, the launch "
                              f"holds {slots * units}")
         used = -(-tr * tc // units)
-        blocks = words[:used, :2 * BLOCK * wpb].reshape(used, 2, BLOCK, wpb, units, lanes)
-        blocks = blocks.transpose(0, 4, 2, 5, 1, 3).reshape(used * units, BLOCK, per, wpb)
+        if words.dtype.itemsize == 2:  # one block per lane: 16-bit words, paired into 32
+            blocks = words[:used, :need].reshape(used, BLOCK, lane_wpb, units, lanes)
+            blocks = blocks.transpose(0, 3, 1, 4, 2).reshape(used * units, BLOCK, per, lane_wpb)
+            pairs = np.zeros(blocks.shape[:-1] + (2 * wpb,), np.dtype("<u2"))
+            pairs[..., :lane_wpb] = blocks
+            blocks = pairs.view("<u4").astype(np.uint32)
+        else:  # two sub-tiles per lane: the low half's blocks, then the high half's
+            blocks = words[:used, :need].reshape(used, 2, BLOCK, wpb, units, lanes)
+            blocks = blocks.transpose(0, 4, 2, 5, 1, 3).reshape(used * units, BLOCK, per, wpb)
         return np.ascontiguousarray(blocks[:tr * tc]).reshape(tr, tc, BLOCK, per, wpb)
 
-    def site(self, block: int, subtile: int, wpb: int) -> tuple[int, int]:
-        """(first region word, lane) of block `block` of sub-tile `subtile` = 2 lane + half."""
+    def site(self, block: int, subtile: int, fmt: PackedFormat, word: int,
+             lane_bits: int = 32) -> tuple[int, int]:
+        """(region word, lane) holding 32-bit word `word` of block `block` of sub-tile
+        `subtile` (on 16-bit lanes: the 16-bit word with its low half)."""
+        if lane_bits == HALF_BITS:
+            return block * halfwords_per_block(fmt) + 2 * word, subtile
         lane, half = divmod(subtile, 2)
-        return (half * BLOCK + block) * wpb, lane
+        return (half * BLOCK + block) * fmt.words_per_block + word, lane
 
-    def scatter(self, words: np.ndarray, blocks: np.ndarray) -> None:
+    def scatter(self, words: np.ndarray, blocks: np.ndarray, fmt: PackedFormat) -> None:
         """Inverse of gather: write (TR, TC, 16, positions, W) blocks into a region view."""
         slots, _, units, lanes = words.shape
         tr, tc, _, per, wpb = blocks.shape
+        if words.dtype.itemsize == 2:
+            w16 = halfwords_per_block(fmt)
+            halves16 = np.ascontiguousarray(blocks, "<u4").view("<u2")
+            full = np.zeros((slots * units, BLOCK, per, 2 * wpb), np.uint16)
+            full[:tr * tc] = halves16.reshape(tr * tc, BLOCK, per, 2 * wpb)
+            words[:, :BLOCK * w16] = full[..., :w16].reshape(
+                slots, units, BLOCK, lanes, w16).transpose(0, 2, 4, 1, 3).reshape(
+                slots, BLOCK * w16, units, lanes)
+            return
         tiles = blocks.reshape(tr * tc, BLOCK, lanes, 2, wpb)
         full = np.zeros((slots * units, BLOCK, lanes, 2, wpb), np.uint32)
         full[:tr * tc] = tiles

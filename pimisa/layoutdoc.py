@@ -95,7 +95,7 @@ def _sixteen_bit() -> list[str]:
         "`pimisa fuzz`, a raw16 input may declare `dtype=float16|bfloat16|int16|uint16`",
         "(default float16: edge-biased patterns) and `width=N`.",
         "",
-        "## mx_packed16: MX blocks of hp16_bf16 tiles on 32-bit lanes",
+        "## mx_packed16: MX blocks of hp16_bf16 tiles",
         "",
         "`.output Q, rows=..., layout=mx_packed16, fmt=mx6, dir=row`, written by",
         "`kernels/mx{9,6,4}_{row,col}_bf16`. The blocks are the bit streams of mx_packed",
@@ -104,7 +104,10 @@ def _sixteen_bit() -> list[str]:
         "then the high half's). Block b of sub-tile p is tensor row 16 tr + b, columns",
         "16 (16 tc + p) .. +16 (row direction) or tensor column 16 (16 tc + p) + b, rows",
         "16 tr .. +16 (column direction), in the hp16_bf16 tile grid. Per element it stores",
-        "exactly what mx_packed does (the table below).",
+        "exactly what mx_packed does (the table below). On 16-bit lanes (one sub-tile per",
+        "lane) the same bit streams are cut into 16-bit words: block b of lane p at words",
+        "b x W16 .. + W16 - 1, W16 = the block's bits / 16 rounded up (9, 6, 4 for MX9, MX6,",
+        "MX4), bit o of the stream at bit o % 16 of word o / 16.",
         "",
     ]
 

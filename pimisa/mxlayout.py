@@ -79,13 +79,14 @@ class MXPacked(Raw):
         """Packed blocks of a tensor's tiles (gather_blocks)."""
         return gather_blocks(words, fmt, shape)
 
-    def scatter(self, words: np.ndarray, blocks: np.ndarray) -> None:
+    def scatter(self, words: np.ndarray, blocks: np.ndarray, fmt: PackedFormat) -> None:
         """Write gathered blocks into a region view (scatter_blocks)."""
         scatter_blocks(words, blocks)
 
-    def site(self, block: int, subtile: int, wpb: int) -> tuple[int, int]:
-        """(first region word, lane) of block `block` of sub-tile `subtile`."""
-        return block * wpb, subtile
+    def site(self, block: int, subtile: int, fmt: PackedFormat, word: int,
+             lane_bits: int = 32) -> tuple[int, int]:
+        """(region word, lane) of 32-bit word `word` of block `block` of sub-tile `subtile`."""
+        return block * fmt.words_per_block + word, subtile
 
 
 def packed_region(meta: KernelMeta) -> Region:

@@ -127,8 +127,12 @@ def test_raw16_refuses_other_widths():
 
 
 @given(tensor_shapes(40, 600), st.sampled_from(["mx9", "mx6", "mx4"]),
-       st.sampled_from(["row", "col"]), st.data())
-def test_mx_packed16_gather_inverts_scatter(shape, fmt, direction, data):
+       st.sampled_from(["row", "col"]), st.sampled_from([32, 16]), st.data())
+def test_mx_packed16_gather_inverts_scatter(shape, fmt, direction, lane_bits, data):
+    """Round trip and the documented place of every block, on 32-bit lanes (two sub-tiles
+    per lane) and on 16-bit lanes (a view of 16 uint16 lanes: one sub-tile per lane, 16-bit
+    words)."""
+    from pimisa.layout16 import halfwords_per_block
     from pimisa.mxpack import PACKED_FORMATS
 
     x = data.draw(hp_tensors_of_shape(shape, "bf16"))
@@ -139,12 +143,23 @@ def test_mx_packed16_gather_inverts_scatter(shape, fmt, direction, data):
     tiles = blocks.shape[0] * blocks.shape[1]
     m = _machine(slots=-(-tiles // SMALL.total_units))
     words = m.region_words(region)
-    layout.scatter(words, blocks)
+    if lane_bits == 16:
+        words = halves(words)
+    layout.scatter(words, blocks, packed)
     np.testing.assert_array_equal(layout.gather(words, packed, shape), blocks)
-    # block b of sub-tile p = 2k + h sits at lane k, words (16 h + b) W ..
     tr, tc, b, p = (data.draw(st.integers(0, n - 1)) for n in blocks.shape[:4])
-    first, lane = layout.site(b, p, packed.words_per_block)
-    assert lane == p // 2 and first == (16 * (p % 2) + b) * packed.words_per_block
     slot, unit = divmod(tr * blocks.shape[1] + tc, SMALL.total_units)
-    np.testing.assert_array_equal(
-        words[slot, first:first + packed.words_per_block, unit, lane], blocks[tr, tc, b, p])
+    word = data.draw(st.integers(0, packed.words_per_block - 1))
+    where, lane = layout.site(b, p, packed, word, lane_bits)
+    want = int(blocks[tr, tc, b, p, word])
+    if lane_bits == 32:  # block b of sub-tile p = 2k + h at lane k, words (16 h + b) W ..
+        assert lane == p // 2 and where == (16 * (p % 2) + b) * packed.words_per_block + word
+        assert int(words[slot, where, unit, lane]) == want
+    else:  # block b of lane p at 16-bit words b W16 .. (the stream in 16-bit pieces)
+        w16 = halfwords_per_block(packed)
+        assert lane == p and where == b * w16 + 2 * word
+        assert int(words[slot, where, unit, lane]) == want & 0xFFFF
+        if 2 * word + 1 < w16:
+            assert int(words[slot, where + 1, unit, lane]) == want >> 16
+        else:
+            assert want >> 16 == 0
