@@ -182,6 +182,17 @@ def _check_2d(name: str, array: np.ndarray, kinds: str, what: str) -> np.ndarray
     return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
 
 
+def check_matrix(where: str, array: object) -> np.ndarray:
+    """A non-empty 2-D ndarray (InputError naming `where` otherwise)."""
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{where}: expected an array, got {type(array).__name__}")
+    if array.ndim != 2:
+        raise InputError(f"{where}: expected a 2-D array, got shape {array.shape}")
+    if 0 in array.shape:
+        raise InputError(f"{where}: the array is empty (shape {array.shape})")
+    return array
+
+
 def _check_capacity(words: np.ndarray, tiles: int, what: str) -> None:
     have = words.shape[0] * words.shape[2]
     if tiles > have:

@@ -48,11 +48,12 @@ from pimisa.layout import (
     SUB,
     Layout,
     Raw,
+    check_matrix,
     place_subtiles,
     read_subtiles,
     register_layout,
 )
-from pimisa.mxlayout import MXPacked, region_format
+from pimisa.mxlayout import MXPacked, check_gather
 from pimisa.mxpack import BLOCK, PackedFormat
 from pimisa.program import Region
 
@@ -156,17 +157,6 @@ def is_16bit_pattern(dtype: np.dtype) -> bool:
     return dtype.itemsize == 2 and (dtype.kind in "uiV" or dtype.name == "bfloat16")
 
 
-def check_2d(name: str, array: object) -> np.ndarray:
-    """A non-empty 2-D ndarray (InputError naming input `name` otherwise)."""
-    if not isinstance(array, np.ndarray):
-        raise InputError(f"input {name}: expected an array, got {type(array).__name__}")
-    if array.ndim != 2:
-        raise InputError(f"input {name}: expected a 2-D array, got shape {array.shape}")
-    if 0 in array.shape:
-        raise InputError(f"input {name}: the array is empty (shape {array.shape})")
-    return array
-
-
 def pattern_view(array: np.ndarray) -> np.ndarray:
     """uint16 bit patterns of a 2-byte array (native order, contiguous)."""
     if array.dtype.kind in "ui" and array.dtype.byteorder == ">":
@@ -194,7 +184,7 @@ class HP16Half(Layout):
 
     def check_array(self, name: str, array: np.ndarray) -> np.ndarray:
         """float32 values of the element type (from floats that are exact, or 16-bit patterns)."""
-        array = check_2d(name, array)
+        array = check_matrix(f"input {name}", array)
         if is_16bit_pattern(array.dtype):
             return hp_values(pattern_view(array), self.element)
         if array.dtype.kind != "f" or array.dtype.itemsize not in (2, 4):
@@ -295,7 +285,7 @@ class Raw16(Raw):
 
     def check_array(self, name: str, array: np.ndarray) -> np.ndarray:
         """A 2-D array of 16-bit values (its bit patterns, uint16)."""
-        array = check_2d(name, array)
+        array = check_matrix(f"input {name}", array)
         if array.dtype.itemsize != 2 or array.dtype.kind not in "uifV":
             raise InputError(f"input {name}: expected 16-bit values (raw16 layout), got "
                              f"{array.dtype}")
@@ -362,18 +352,12 @@ class MXPacked16(MXPacked):
     """Packed MX blocks of hp16_bf16 tiles (see the module docstring): 32 blocks per 32-bit
     lane, or 16 per 16-bit lane, per tile."""
 
-    def check_region(self, region: Region, geometry: Geometry) -> None:
-        """InputError unless the region declares a format and holds a tile's blocks."""
-        fmt, _ = region_format(region)
+    def tile_words(self, fmt: PackedFormat, geometry: Geometry) -> int:
+        """Region words a tile's blocks take: 32 blocks per 32-bit lane, or 16 blocks of
+        16-bit words per 16-bit lane."""
         if getattr(geometry, "lane_bits", 32) == HALF_BITS:
-            need = -(-BLOCK * halfwords_per_block(fmt) // 2)
-        else:
-            need = 2 * BLOCK * fmt.words_per_block
-        have = region.rows * geometry.cols
-        if have < need:
-            raise InputError(f"region {region.name!r} has {region.rows} rows ({have} words); "
-                             f"the {fmt.name} blocks of a tile need {-(-need // geometry.cols)} "
-                             f"rows ({need} words)")
+            return BLOCK * halfwords_per_block(fmt)
+        return 2 * BLOCK * fmt.words_per_block
 
     def subtiles(self, geometry: Geometry) -> int:
         """Sub-tiles side by side in a tile: the word's 16-bit positions."""
@@ -395,12 +379,7 @@ class MXPacked16(MXPacked):
         per = lanes if words.dtype.itemsize == 2 else 2 * lanes
         rows, cols = shape
         tr, tc = -(-rows // SUB), -(-cols // (SUB * per))
-        if nwords < need:
-            raise InputError(f"the region holds {nwords} words per tile; the {fmt.name} "
-                             f"blocks of a tile need {need}")
-        if tr * tc > slots * units:
-            raise InputError(f"a {rows}x{cols} tensor needs {tr * tc} tiles, the launch "
-                             f"holds {slots * units}")
+        check_gather(words, need, fmt, shape, tr * tc)
         used = -(-tr * tc // units)
         if words.dtype.itemsize == 2:  # one block per lane: 16-bit words, paired into 32
             blocks = words[:used, :need].reshape(used, BLOCK, lane_wpb, units, lanes)

@@ -61,15 +61,19 @@ class MXPacked(Raw):
         """One block of the smallest format (check_region knows the region's format)."""
         return min(f.words_per_block for f in PACKED_FORMATS.values())
 
+    def tile_words(self, fmt: PackedFormat, geometry: Geometry) -> int:
+        """Region words a tile's blocks take: 16 blocks per lane."""
+        return BLOCK * fmt.words_per_block
+
     def check_region(self, region: Region, geometry: Geometry) -> None:
-        """InputError unless the region declares a format and holds 16 of its blocks."""
+        """InputError unless the region declares a format and holds a tile's blocks."""
         fmt, _ = region_format(region)
-        need = BLOCK * fmt.words_per_block
+        need = self.tile_words(fmt, geometry)
         have = region.rows * geometry.cols
         if have < need:
             raise InputError(f"region {region.name!r} has {region.rows} rows ({have} words); "
-                             f"16 {fmt.name} blocks need {-(-need // geometry.cols)} rows "
-                             f"({need} words) per tile")
+                             f"the {fmt.name} blocks of a tile need {-(-need // geometry.cols)} "
+                             f"rows ({need} words)")
 
     def subtiles(self, geometry: Geometry) -> int:
         """Sub-tiles side by side in a tile: one per lane."""
@@ -104,6 +108,18 @@ def tile_grid(shape: tuple[int, int], lanes: int) -> tuple[int, int]:
     return -(-rows // SUB), -(-cols // (SUB * lanes))
 
 
+def check_gather(words: np.ndarray, need: int, fmt: PackedFormat, shape: tuple[int, int],
+                 tiles: int) -> None:
+    """InputError unless a region view holds `need` words per tile and `tiles` tiles."""
+    slots, nwords, units, _ = words.shape
+    if nwords < need:
+        raise InputError(f"the region holds {nwords} words per tile; the {fmt.name} blocks "
+                         f"of a tile need {need}")
+    if tiles > slots * units:
+        raise InputError(f"a {shape[0]}x{shape[1]} tensor needs {tiles} tiles, the launch "
+                         f"holds {slots * units}")
+
+
 def gather_blocks(words: np.ndarray, fmt: PackedFormat, shape: tuple[int, int]) -> np.ndarray:
     """Packed blocks of a tensor's tiles: (TR, TC, 16, lanes, words_per_block) uint32.
 
@@ -112,12 +128,7 @@ def gather_blocks(words: np.ndarray, fmt: PackedFormat, shape: tuple[int, int]) 
     slots, nwords, units, lanes = words.shape
     wpb = fmt.words_per_block
     tr, tc = tile_grid(shape, lanes)
-    if nwords < BLOCK * wpb:
-        raise InputError(f"the region holds {nwords} words per tile; 16 {fmt.name} blocks "
-                         f"need {BLOCK * wpb}")
-    if tr * tc > slots * units:
-        raise InputError(f"a {shape[0]}x{shape[1]} tensor needs {tr * tc} tiles, the launch "
-                         f"holds {slots * units}")
+    check_gather(words, BLOCK * wpb, fmt, shape, tr * tc)
     used = -(-tr * tc // units)
     blocks = words[:used, :BLOCK * wpb].reshape(used, BLOCK, wpb, units, lanes)
     blocks = blocks.transpose(0, 3, 1, 4, 2).reshape(used * units, BLOCK, lanes, wpb)

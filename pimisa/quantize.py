@@ -157,12 +157,9 @@ def check_dtype(dtype: np.dtype, where: str = "input", allow_cast: bool = False)
 def as_tensor(x: np.ndarray, where: str = "input", reject_nan: bool = False,
               allow_cast: bool = False) -> np.ndarray:
     """The 2-D float32 tensor to quantize; InputError naming `where` if unusable."""
-    if not isinstance(x, np.ndarray):
-        raise InputError(f"{where}: expected an array, got {type(x).__name__}")
-    if x.ndim != 2:
-        raise InputError(f"{where}: expected a 2-D array, got shape {x.shape}")
-    if 0 in x.shape:
-        raise InputError(f"{where}: the array is empty (shape {x.shape})")
+    from pimisa.layout import check_matrix
+
+    x = check_matrix(where, x)
     check_dtype(x.dtype, where, allow_cast)
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.ascontiguousarray(x, dtype=np.float32)
