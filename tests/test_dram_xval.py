@@ -73,3 +73,7 @@ def test_workload_streams_have_the_shape_they_claim():
     assert all(bank == -1 for _, bank, _, _ in add.requests)
     faw = xval.WORKLOADS["act_burst_faw"].arch().timing
     assert (faw.tRCD_RD, faw.tFAW) == (3, 40)
+
+
+def test_pimsim_covers_both_add_sizes():
+    assert set(xval.references("pimsim")["workloads"]) == {"pim_add_16384", "pim_add_65536"}
