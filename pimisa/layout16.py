@@ -168,6 +168,7 @@ class HP16Half(Layout):
     """16-bit weights in hp16 sub-tiles, one per 16-bit position (see the module docstring)."""
 
     element = "bf16"
+    gathers_words = False  # 16-bit positions: fuzz reports cannot trace a value to one word
 
     def _grid(self, shape: tuple[int, ...], geometry: Geometry) -> tuple[int, int]:
         rows, cols = shape
@@ -282,6 +283,8 @@ RAW16_DTYPES = ("uint16", "int16", "float16", "bfloat16")
 class Raw16(Raw):
     """Raw 16-bit words: row t of a 2-D array is tile t, element e at word e // positions,
     position e % positions. Any 2-byte dtype is placed as its bits; read back gives uint16."""
+
+    gathers_words = False  # 16-bit positions: fuzz reports cannot trace a value to one word
 
     def check_array(self, name: str, array: np.ndarray) -> np.ndarray:
         """A 2-D array of 16-bit values (its bit patterns, uint16)."""

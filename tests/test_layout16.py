@@ -163,3 +163,41 @@ def test_mx_packed16_gather_inverts_scatter(shape, fmt, direction, lane_bits, da
             assert int(words[slot, where + 1, unit, lane]) == want >> 16
         else:
             assert want >> 16 == 0
+
+
+COPY16 = """
+.kernel copy16
+.input  A, rows=0:1, layout=raw16, dtype=bfloat16, width=200
+.input  W, rows=1:9, layout=hp16_bf16
+.output B, rows=9:10, layout=raw16, like=A
+.output V, rows=10:18, layout=hp16_bf16, like=W
+.for c = 0, COLS
+    ld v0, [0, c]
+    st v0, [9, c]
+.endfor
+.for w = 0, 256
+    ld v1, [1 + w / COLS, w % COLS]
+    srli v1, v1, 0
+    st v1, [10 + w / COLS, w % COLS]
+.endfor
+"""
+
+
+@pytest.mark.parametrize(("expected_pass", "shift"), [(True, 0), (False, 1)])
+def test_fuzz_draws_16bit_inputs(expected_pass, shift):
+    """pimisa fuzz --ref draws raw16 and hp16_bf16 inputs from their layouts' strategies: a
+    copy kernel matches, one that shifts the hp16_bf16 words is caught."""
+    from pimisa.asm import assemble_source
+    from pimisa.fuzzing import fuzz, fuzz_arch
+    from pimisa.references import LoadedReference
+
+    arch = fuzz_arch(load_arch("hbm3"))
+    program = assemble_source(COPY16.replace("srli v1, v1, 0", f"srli v1, v1, {shift}"),
+                              arch=arch)
+
+    def ref(inputs):
+        assert inputs["A"].dtype == np.uint16 and inputs["A"].shape[1] == 200
+        return {"B": inputs["A"], "V": inputs["W"]}
+
+    report = fuzz(program, arch, LoadedReference(ref, "copy"), "numpy", max_examples=8, seed=1)
+    assert (report.failure is None) == expected_pass, report.failure and report.failure.render()
