@@ -139,7 +139,7 @@ class Encoder:
         return index
 
     def _row_error(self, v: int) -> str:
-        return f"row {v} out of range (0..{self.g.rows - 1})"
+        return f"row {v} out of range (0..{self.g.rows * self.g.banks_per_pim_unit - 1})"
 
     def _col_error(self, v: int) -> str:
         return f"column {v} out of range (0..{self.g.cols - 1})"
@@ -172,7 +172,7 @@ class Encoder:
                     raise AsmError(span, f"{operand()} must be a memory operand [row, col], "
                                    f"got {describe(value)}")
                 direct = type(node) is Mem
-                self._range(ctx, value.row, 0, self.g.rows - 1,
+                self._range(ctx, value.row, 0, self.g.rows * self.g.banks_per_pim_unit - 1,
                             (node.row.col, node.row.end) if direct else span, self._row_error)
                 self._range(ctx, value.col, 0, self.g.cols - 1,
                             (node.column.col, node.column.end) if direct else span,

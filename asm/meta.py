@@ -169,9 +169,10 @@ class MetaState:
     def check(self, program: Program, geometry: Geometry, diag: Diagnostics) -> None:
         """Regions fit the bank; memory commands stay inside the declared regions."""
         for region, loc in self.regions:
-            if region.row + region.rows > geometry.rows:
+            unit_rows = geometry.rows * geometry.banks_per_pim_unit
+            if region.row + region.rows > unit_rows:
                 diag.error(loc, f"region '{region.name}' (rows {_rows(region)}) does not fit "
-                           f"the {geometry.rows} rows of a bank")
+                           f"the {unit_rows} rows of a PIM unit")
         if not self.regions or not len(program) or self.incomplete:
             return
         rec = program.records

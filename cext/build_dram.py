@@ -1,7 +1,8 @@
 """cffi builder (out-of-line API mode) of `pimisa._dramcore`, the DRAM command scheduler core.
 
 Run by setuptools at `pip install` through setup.py's `cffi_modules`; the C sources are
-cext/dram_core.c and cext/dram_core.h (which includes the generated cext/pimisa_isa.h).
+cext/dram_core.c and cext/dram_core.h (which includes the generated cext/pimisa_isa.h and
+cext/dram_rules.h).
 """
 
 from pathlib import Path
@@ -15,8 +16,8 @@ CDEF = """
 typedef struct { uint8_t op; uint8_t bank; uint8_t col; uint32_t row; ...; } pimisa_record;
 
 typedef struct {
-    int64_t tCCD_col, tRCD_RD, tRCD_WR, tRP, tRAS, tRC, tRTP, tWRP, tRTW, tWTR;
-    int64_t tRRD_S, tRRD_L, tFAW, tRFC, tREFI, rd_done, wr_done;
+    int64_t gap[...];
+    int64_t tCCD_col, tREFI, rd_done, wr_done;
     int32_t banks, bank_groups, rows, bpu;
 } dram_params;
 
@@ -46,6 +47,8 @@ typedef struct {
 static const int DRAM_MAX_PER_PIM;
 static const int DRAM_CSV_LINE_MAX;
 static const int DRAM_NCMD;
+static const int DRAM_NRULES;
+static const unsigned long long DRAM_RULES_HASH;
 static const int DRAM_DONE, DRAM_FULL, DRAM_EPARAM, DRAM_EBANK, DRAM_EROW, DRAM_EARG;
 
 int dram_init(dram_state *st, const dram_params *p);
@@ -62,7 +65,8 @@ ffibuilder.set_source(
     '#include "dram_core.h"',
     sources=[str((HERE / "dram_core.c").relative_to(ROOT))],
     include_dirs=[str(HERE.relative_to(ROOT))],
-    depends=[str((HERE / name).relative_to(ROOT)) for name in ("dram_core.h", "pimisa_isa.h")],
+    depends=[str((HERE / name).relative_to(ROOT))
+             for name in ("dram_core.h", "dram_rules.h", "pimisa_isa.h")],
     extra_compile_args=["-O2", "-std=c99", "-Wall", "-Wextra"],
 )
 

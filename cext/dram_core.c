@@ -13,6 +13,9 @@
 #define NEVER (-(INT64_C(1) << 60))
 #define TIMING_LIMIT (INT64_C(1) << 40)
 #define BASE_LIMIT (INT64_C(1) << 62)
+#if DRAM_NCMD > 8
+#error "dram_rule command masks hold 8 command codes"
+#endif
 #define MAXT(a, b) ((a) > (b) ? (a) : (b))
 
 typedef struct {
@@ -23,41 +26,117 @@ typedef struct {
 
 static int timing_ok(int64_t v) { return v >= 0 && v <= TIMING_LIMIT; }
 
+/* Fold the rules of dram_rules.h into the per-scope gap arrays (the hot loop reads only
+ * these). */
+static void fold_rules(dram_state *st)
+{
+    int r, a, b;
+    for (r = 0; r < DRAM_NRULES; r++) {
+        const dram_rule *rule = &DRAM_RULES[r];
+        const int64_t gap = st->p.gap[r];
+        int64_t (*g)[DRAM_NCMD] = rule->scope == DRAM_SCOPE_BANK    ? st->g_bank
+                                  : rule->scope == DRAM_SCOPE_GROUP ? st->g_grp
+                                                                    : st->g_ch;
+        if (rule->window) {
+            st->faw_gap = MAXT(st->faw_gap, gap);
+            continue;
+        }
+        for (a = 0; a < DRAM_NCMD; a++)
+            for (b = 0; b < DRAM_NCMD; b++)
+                if ((rule->prev >> a & 1) && (rule->next >> b & 1)) g[a][b] = MAXT(g[a][b], gap);
+    }
+    for (a = 0; a < DRAM_NCMD; a++)
+        for (b = 0; b < DRAM_NCMD; b++)
+        {
+            st->g_wide[a][b] = MAXT(st->g_grp[a][b], st->g_ch[a][b]);
+            st->g_any[a][b] = MAXT(st->g_bank[a][b], st->g_wide[a][b]);
+        }
+}
+
 int dram_init(dram_state *st, const dram_params *p)
 {
-    const int64_t timings[] = {p->tCCD_col, p->tRCD_RD, p->tRCD_WR, p->tRP, p->tRAS, p->tRC,
-                               p->tRTP, p->tWRP, p->tRTW, p->tWTR, p->tRRD_S, p->tRRD_L,
-                               p->tFAW, p->tRFC, p->tREFI, p->rd_done, p->wr_done};
+    const int64_t timings[] = {p->tCCD_col, p->tREFI, p->rd_done, p->wr_done};
     size_t i;
-    int b;
+    int b, c;
     memset(st, 0, sizeof *st);
     for (i = 0; i < sizeof timings / sizeof timings[0]; i++)
         if (!timing_ok(timings[i])) return DRAM_EPARAM;
+    for (i = 0; i < DRAM_NRULES; i++)
+        if (!timing_ok(p->gap[i])) return DRAM_EPARAM;
     if (p->tCCD_col < 1 || p->banks < 1 || p->banks >= DRAM_MAX_BANKS || p->bank_groups < 1 ||
-        p->banks % p->bank_groups || p->rows < 1 || p->bpu < 1 || p->banks % p->bpu)
+        p->bank_groups > DRAM_MAX_GROUPS || p->banks % p->bank_groups || p->rows < 1 ||
+        p->bpu < 1 || p->bpu > DRAM_MAX_PARTS || (p->banks / p->bank_groups) % p->bpu)
         return DRAM_EPARAM;
     st->p = *p;
+    st->per_group = p->banks / p->bank_groups;
     st->last = -1;
     st->next_ref = p->tREFI > 0 ? p->tREFI : INT64_MAX;
-    st->ref = st->col = NEVER;
-    for (b = 0; b < DRAM_MAX_BANKS; b++) {
-        st->act[b] = st->pre[b] = st->rd[b] = st->wr[b] = NEVER;
-        st->open_row[b] = -1;
+    for (c = 0; c < DRAM_NCMD; c++) {
+        st->ch[c] = st->all[c] = st->wide[c] = NEVER;
+        for (b = 0; b < DRAM_MAX_PARTS; b++) st->part[b][c] = st->spart[b][c] = NEVER;
+        for (b = 0; b < DRAM_MAX_BANKS; b++) st->bank[b][c] = NEVER;
+        for (b = 0; b < DRAM_MAX_GROUPS; b++) st->grp[b][c] = NEVER;
     }
-    st->act_smax = st->pre_smax = st->rd_smax = st->wr_smax = NEVER;
-    st->act_all = st->pre_all = st->rd_all = st->wr_all = NEVER;
+    for (b = 0; b < DRAM_MAX_BANKS; b++) st->open_row[b] = -1;
+    for (b = 0; b < DRAM_MAX_PARTS; b++) st->part_row[b] = -1;
     for (i = 0; i < 4; i++) st->faw[i] = NEVER;
-    st->all_row = -1;
+    fold_rules(st);
     return 0;
 }
 
-/* Issue a command at the earliest cycle >= t allowed by the command bus and tRFC. */
+/* Earliest cycle of command `cmd` to every bank: every rule, all scopes at once. */
+static inline int64_t earliest_all(const dram_state *st, int cmd)
+{
+    int64_t t = st->last + 1;
+    int a;
+    for (a = 0; a < DRAM_NCMD; a++) t = MAXT(t, st->ch[a] + st->g_any[a][cmd]);
+    return t;
+}
+
+/* Earliest cycle of command `cmd` to part k (bank k of every PIM unit; in every bank group). */
+static inline int64_t earliest_part(const dram_state *st, int cmd, int k)
+{
+    int64_t t = st->last + 1;
+    int a;
+    if (st->p.bpu == 1) return earliest_all(st, cmd);
+    for (a = 0; a < DRAM_NCMD; a++) {
+        t = MAXT(t, MAXT(MAXT(st->part[k][a], st->spart[k][a]), st->all[a]) +
+                        st->g_bank[a][cmd]);
+        t = MAXT(t, st->ch[a] + st->g_wide[a][cmd]);
+    }
+    return t;
+}
+
+/* Earliest cycle of command `cmd` to bank b alone. */
+static inline int64_t earliest_one(const dram_state *st, int cmd, int b)
+{
+    const int g = b / st->per_group;
+    const int k = b % st->p.bpu;
+    int64_t t = st->last + 1;
+    int a;
+    for (a = 0; a < DRAM_NCMD; a++) {
+        t = MAXT(t, MAXT(MAXT(st->bank[b][a], st->all[a]), st->part[k][a]) + st->g_bank[a][cmd]);
+        t = MAXT(t, MAXT(st->grp[g][a], st->wide[a]) + st->g_grp[a][cmd]);
+        t = MAXT(t, st->ch[a] + st->g_ch[a][cmd]);
+    }
+    return t;
+}
+
+/* Issue a command at cycle t to `bank`: b >= 0 one bank, -1 every bank, -2 - k part k. */
 static inline int64_t issue(dram_state *st, sink *out, const int emit, int64_t t, int cmd,
                             int bank, int64_t row, int col)
 {
-    int64_t floor = MAXT(st->last + 1, st->ref + st->p.tRFC);
-    if (t < floor) t = floor;
     st->last = t;
+    st->ch[cmd] = t;
+    if (bank == -1) {
+        st->all[cmd] = st->wide[cmd] = t;
+    } else if (bank < -1) {
+        st->part[-2 - bank][cmd] = st->wide[cmd] = t;
+    } else {
+        st->bank[bank][cmd] = t;
+        st->grp[bank / st->per_group][cmd] = t;
+        st->spart[bank % st->p.bpu][cmd] = t;
+    }
     st->s.commands[cmd]++;
     if (emit) {
         if (out->len < out->cap) {
@@ -74,88 +153,104 @@ static inline int64_t issue(dram_state *st, sink *out, const int emit, int64_t t
     return t;
 }
 
-static inline int64_t any_act(const dram_state *st) { return MAXT(st->act_all, st->act_smax); }
-static inline int64_t any_pre(const dram_state *st) { return MAXT(st->pre_all, st->pre_smax); }
-static inline int64_t any_rd(const dram_state *st) { return MAXT(st->rd_all, st->rd_smax); }
-static inline int64_t any_wr(const dram_state *st) { return MAXT(st->wr_all, st->wr_smax); }
+/* The trace bank of part k: -1 (every bank) with one bank per unit, else -2 - k. */
+static inline int part_bank(const dram_state *st, int k) { return st->p.bpu == 1 ? -1 : -2 - k; }
 
 static void precharge_all(dram_state *st, sink *out, const int emit)
 {
-    const dram_params *p = &st->p;
-    int64_t t = any_act(st) + p->tRAS;
     int b;
-    t = MAXT(t, any_rd(st) + p->tRTP);
-    t = MAXT(t, any_wr(st) + p->tWRP);
-    st->pre_all = issue(st, out, emit, t, DRAM_PRE, -1, -1, 0);
+    issue(st, out, emit, earliest_all(st, DRAM_PRE), DRAM_PRE, -1, -1, 0);
     st->s.all_bank_pre++;
-    for (b = 0; b < p->banks; b++) st->open_row[b] = -1;
+    for (b = 0; b < st->p.banks; b++) st->open_row[b] = -1;
+    for (b = 0; b < st->p.bpu; b++) {
+        st->part_open[b] = 0;
+        st->part_row[b] = -1;
+    }
     st->n_open = 0;
-    st->all_row = -1;
+}
+
+static void precharge_part(dram_state *st, sink *out, const int emit, int k)
+{
+    int b;
+    issue(st, out, emit, earliest_part(st, DRAM_PRE, k), DRAM_PRE, part_bank(st, k), -1, 0);
+    st->s.all_bank_pre++;
+    for (b = k; b < st->p.banks; b += st->p.bpu) st->open_row[b] = -1;
+    st->n_open -= st->part_open[k];
+    st->part_open[k] = 0;
+    st->part_row[k] = -1;
 }
 
 static void precharge_one(dram_state *st, sink *out, const int emit, int b)
 {
-    const dram_params *p = &st->p;
-    int64_t t = MAXT(st->act_all, st->act[b]) + p->tRAS;
-    t = MAXT(t, MAXT(st->rd_all, st->rd[b]) + p->tRTP);
-    t = MAXT(t, MAXT(st->wr_all, st->wr[b]) + p->tWRP);
-    t = issue(st, out, emit, t, DRAM_PRE, b, -1, 0);
-    st->pre[b] = st->pre_smax = t;
+    const int k = b % st->p.bpu;
+    issue(st, out, emit, earliest_one(st, DRAM_PRE, b), DRAM_PRE, b, -1, 0);
     st->open_row[b] = -1;
     st->n_open--;
-    st->all_row = -1;
+    st->part_open[k]--;
+    st->part_row[k] = -1;
 }
 
-static void activate_all(dram_state *st, sink *out, const int emit, int64_t row)
+static void activate_part(dram_state *st, sink *out, const int emit, int k, int64_t row)
 {
-    const dram_params *p = &st->p;
-    int64_t t = any_pre(st) + p->tRP;
+    int64_t t = earliest_part(st, DRAM_ACT, k);
     int b, i;
-    t = MAXT(t, any_act(st) + p->tRC);
-    t = MAXT(t, st->faw[(st->faw_head + 3) & 3] + p->tFAW);  /* newest ACT: fills the window */
-    t = issue(st, out, emit, t, DRAM_ACT, -1, row, 0);
-    st->act_all = t;
+    t = MAXT(t, st->faw[(st->faw_head + 3) & 3] + st->faw_gap);  /* newest ACT: fills it */
+    t = issue(st, out, emit, t, DRAM_ACT, part_bank(st, k), row, 0);
     for (i = 0; i < 4; i++) st->faw[i] = t;
     st->s.all_bank_act++;
-    for (b = 0; b < p->banks; b++) st->open_row[b] = row;
-    st->n_open = p->banks;
-    st->all_row = row;
+    for (b = k; b < st->p.banks; b += st->p.bpu) st->open_row[b] = row;
+    st->part_open[k] = st->p.banks / st->p.bpu;
+    st->n_open += st->part_open[k];
+    st->part_row[k] = row;
 }
 
 static void activate_one(dram_state *st, sink *out, const int emit, int b, int64_t row)
 {
-    const dram_params *p = &st->p;
-    const int per_group = p->banks / p->bank_groups;
-    int64_t t = MAXT(st->pre_all, st->pre[b]) + p->tRP;
+    const int k = b % st->p.bpu;
+    const int per_part = st->p.banks / st->p.bpu;
+    int64_t t = earliest_one(st, DRAM_ACT, b);
     int c;
-    t = MAXT(t, MAXT(st->act_all, st->act[b]) + p->tRC);
-    t = MAXT(t, st->faw[st->faw_head] + p->tFAW);  /* 4th most recent ACT unit */
-    if (p->tRRD_S || p->tRRD_L) {
-        for (c = 0; c < p->banks; c++) {
-            if (c == b) continue;
-            t = MAXT(t, st->act[c] + (c / per_group == b / per_group ? p->tRRD_L : p->tRRD_S));
-        }
-    }
+    t = MAXT(t, st->faw[st->faw_head] + st->faw_gap);  /* 4th most recent ACT unit */
     t = issue(st, out, emit, t, DRAM_ACT, b, row, 0);
-    st->act[b] = st->act_smax = t;
     st->faw[st->faw_head] = t;
     st->faw_head = (st->faw_head + 1) & 3;
     st->open_row[b] = row;
     st->n_open++;
-    st->all_row = -1;
-    if (st->n_open == p->banks) {
-        for (c = 0; c < p->banks && st->open_row[c] == row; c++) {}
-        if (c == p->banks) st->all_row = row;
+    if (++st->part_open[k] == per_part) {
+        for (c = k; c < st->p.banks && st->open_row[c] == row; c += st->p.bpu) {}
+        if (c >= st->p.banks) st->part_row[k] = row;
     }
 }
 
 static void refresh(dram_state *st, sink *out, const int emit)
 {
-    int64_t t;
     if (st->n_open) precharge_all(st, out, emit);
-    t = any_pre(st) + st->p.tRP;
-    st->ref = issue(st, out, emit, t, DRAM_REF, -1, -1, 0);
+    issue(st, out, emit, earliest_all(st, DRAM_REF), DRAM_REF, -1, -1, 0);
     st->next_ref += st->p.tREFI;
+}
+
+/* The ACT a row miss needs (to bank b, or to part k when b < 0) would issue at this cycle, after
+ * the PRE it needs first (need_pre); nothing is issued. */
+static int64_t miss_act(const dram_state *st, int b, int k, int need_pre)
+{
+    int64_t t = b >= 0 ? earliest_one(st, DRAM_ACT, b) : earliest_part(st, DRAM_ACT, k);
+    t = MAXT(t, (b >= 0 ? st->faw[st->faw_head] : st->faw[(st->faw_head + 3) & 3]) +
+                    st->faw_gap);
+    if (need_pre) {
+        const int64_t pre = b >= 0 ? earliest_one(st, DRAM_PRE, b) : earliest_part(st, DRAM_PRE, k);
+        t = MAXT(t, MAXT(pre + 1, pre + st->g_any[DRAM_PRE][DRAM_ACT]));
+    }
+    return t;
+}
+
+/* The ACT of a row miss would issue once the refresh is due: the controller refreshes first
+ * instead of opening the row for one command and closing it again after tRAS (a refresh that
+ * is due takes priority over new activations, as in DRAMsim3). Not right after a refresh
+ * (only when tRFC >= tREFI could the next one be due already), which bounds a record's
+ * commands to DRAM_MAX_PER_PIM. */
+static inline int straddles(const dram_state *st, int64_t act)
+{
+    return act >= st->next_ref && st->ch[DRAM_REF] != st->last;
 }
 
 /* RD or WR of a memory record at unit row base + rec->row. */
@@ -164,7 +259,8 @@ static inline int memory(dram_state *st, sink *out, const int emit, const pimisa
 {
     const dram_params *p = &st->p;
     uint64_t unit_row = base + r->row;
-    int64_t row, k, t;
+    const int cmd = is_wr ? DRAM_WR : DRAM_RD;
+    int64_t row, k;
     if (p->bpu == 1) {
         if (unit_row >= (uint64_t)p->rows) return DRAM_EROW;
         row = (int64_t)unit_row;
@@ -175,21 +271,21 @@ static inline int memory(dram_state *st, sink *out, const int emit, const pimisa
         row = (int64_t)(unit_row - (uint64_t)k * (uint64_t)p->rows);
     }
     if (r->bank == PIMISA_ALL_BANKS) {
-        if (st->all_row == row) {
+        const int part = (int)k;
+        if (st->part_row[part] == row) {
             st->s.row_hits++;
         } else {
             st->s.row_misses++;
-            if (st->n_open) {
+            if (straddles(st, miss_act(st, -1, part, st->part_open[part] > 0)))
+                refresh(st, out, emit);
+            if (st->part_open[part]) {
                 st->s.row_conflicts++;
-                precharge_all(st, out, emit);
+                precharge_part(st, out, emit, part);
             }
-            activate_all(st, out, emit, row);
+            activate_part(st, out, emit, part, row);
         }
-        t = any_act(st) + (is_wr ? p->tRCD_WR : p->tRCD_RD);
-        t = MAXT(t, st->col + p->tCCD_col);
-        t = MAXT(t, is_wr ? any_rd(st) + p->tRTW : any_wr(st) + p->tWTR);
-        t = issue(st, out, emit, t, is_wr ? DRAM_WR : DRAM_RD, -1, row, r->col);
-        if (is_wr) st->wr_all = t; else st->rd_all = t;
+        issue(st, out, emit, earliest_part(st, cmd, part), cmd, part_bank(st, part), row,
+              r->col);
         st->s.mem_all++;
     } else {
         int b;
@@ -199,32 +295,28 @@ static inline int memory(dram_state *st, sink *out, const int emit, const pimisa
             st->s.row_hits++;
         } else {
             st->s.row_misses++;
+            if (straddles(st, miss_act(st, b, 0, st->open_row[b] >= 0))) refresh(st, out, emit);
             if (st->open_row[b] >= 0) {
                 st->s.row_conflicts++;
                 precharge_one(st, out, emit, b);
             }
             activate_one(st, out, emit, b, row);
         }
-        t = MAXT(st->act_all, st->act[b]) + (is_wr ? p->tRCD_WR : p->tRCD_RD);
-        t = MAXT(t, st->col + p->tCCD_col);
-        t = MAXT(t, is_wr ? any_rd(st) + p->tRTW : any_wr(st) + p->tWTR);
-        t = issue(st, out, emit, t, is_wr ? DRAM_WR : DRAM_RD, b, row, r->col);
-        if (is_wr) st->wr[b] = st->wr_smax = t; else st->rd[b] = st->rd_smax = t;
+        issue(st, out, emit, earliest_one(st, cmd, b), cmd, b, row, r->col);
         st->s.mem_single++;
     }
-    st->col = t;
     return 0;
 }
 
 static inline int register_only(dram_state *st, sink *out, const int emit,
                                 const pimisa_record *r)
 {
-    int bank = -1;
-    if (r->bank != PIMISA_ALL_BANKS) {
-        if (r->bank >= st->p.banks) return DRAM_EBANK;
-        bank = r->bank;
+    if (r->bank == PIMISA_ALL_BANKS) {
+        issue(st, out, emit, earliest_all(st, DRAM_OP), DRAM_OP, -1, -1, 0);
+        return 0;
     }
-    st->col = issue(st, out, emit, st->col + st->p.tCCD_col, DRAM_OP, bank, -1, 0);
+    if (r->bank >= st->p.banks) return DRAM_EBANK;
+    issue(st, out, emit, earliest_one(st, DRAM_OP, r->bank), DRAM_OP, r->bank, -1, 0);
     return 0;
 }
 
@@ -236,11 +328,11 @@ static void finish(dram_state *st)
         st->s.end_cycle = 0;
         return;
     }
-    end = MAXT(end, any_rd(st) + p->rd_done);
-    end = MAXT(end, any_wr(st) + p->wr_done);
-    end = MAXT(end, st->col + p->tCCD_col);
-    end = MAXT(end, st->ref + p->tRFC);
-    end = MAXT(end, any_pre(st) + p->tRP);
+    end = MAXT(end, st->ch[DRAM_RD] + p->rd_done);
+    end = MAXT(end, st->ch[DRAM_WR] + p->wr_done);
+    end = MAXT(end, MAXT(MAXT(st->ch[DRAM_RD], st->ch[DRAM_WR]), st->ch[DRAM_OP]) + p->tCCD_col);
+    end = MAXT(end, st->ch[DRAM_REF] + p->gap[DRAM_RULE_tRFC]);
+    end = MAXT(end, st->ch[DRAM_PRE] + p->gap[DRAM_RULE_tRP]);
     st->s.end_cycle = end;
 }
 

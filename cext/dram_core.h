@@ -4,15 +4,21 @@
  * dram_run repeatedly: either with out == NULL (statistics only) or with a caller-owned chunk
  * buffer that receives the DRAM commands; the scheduler state lives in dram_state across calls,
  * so a launch of any length is scheduled in bounded memory. The policy and the constraints are
- * documented in docs/dram.md; pimisa/dram/reference.py is the same policy in plain Python.
+ * documented in docs/dram.md. Every timing constraint is a rule of the generated table
+ * dram_rules.h (from pimisa/dram/rules.py); dram_init folds the rules' gaps into per-scope gap
+ * arrays, so the hot loop interprets no rule. pimisa/dram/reference.py is an independent
+ * Python oracle over the same table.
  */
 #ifndef PIMISA_DRAM_CORE_H
 #define PIMISA_DRAM_CORE_H
 #include <stdint.h>
 
+#include "dram_rules.h"
 #include "pimisa_isa.h"
 
 #define DRAM_MAX_BANKS 256
+#define DRAM_MAX_GROUPS 64
+#define DRAM_MAX_PARTS 64   /* banks per PIM unit */
 /* Most DRAM commands one PIM command can produce: PRE (all), REF, ACT, column command. */
 #define DRAM_MAX_PER_PIM 4
 /* Longest CSV line dram_format_csv writes, newline included. */
@@ -26,15 +32,11 @@ enum { DRAM_ACT = 0, DRAM_PRE = 1, DRAM_REF = 2, DRAM_RD = 3, DRAM_WR = 4, DRAM_
 enum { DRAM_DONE = 0, DRAM_FULL = 1, DRAM_EPARAM = -1, DRAM_EBANK = -2, DRAM_EROW = -3,
        DRAM_EARG = -4 };
 
-/* Timing in cycles, composite gaps already summed; geometry of one channel. */
+/* Timing in cycles and geometry of one channel. */
 typedef struct {
-    int64_t tCCD_col;  /* PIM column command -> next: tCCD_L x banks per PIM unit */
-    int64_t tRCD_RD, tRCD_WR, tRP, tRAS, tRC;
-    int64_t tRTP;      /* RD -> PRE: tRTP_L */
-    int64_t tWRP;      /* WR -> PRE: CWL + nBL + tWR */
-    int64_t tRTW;      /* RD -> WR (channel) */
-    int64_t tWTR;      /* WR -> RD (channel): CWL + nBL + tWTR_L */
-    int64_t tRRD_S, tRRD_L, tFAW, tRFC, tREFI;
+    int64_t gap[DRAM_NRULES];  /* each rule's gap (0: absent), pimisa.dram.rules.gaps */
+    int64_t tCCD_col;  /* one PIM command slot (the end of the last column command) */
+    int64_t tREFI;     /* refresh interval (0: no refresh) */
     int64_t rd_done;   /* RD issue -> last data beat: CL + nBL */
     int64_t wr_done;   /* WR issue -> last data beat: CWL + nBL */
     int32_t banks, bank_groups, rows, bpu;
@@ -44,7 +46,7 @@ typedef struct {
 typedef struct {
     int64_t cycle;
     int32_t row;   /* DRAM row of ACT/RD/WR, -1 otherwise */
-    int16_t bank;  /* -1 for all-bank commands and REF */
+    int16_t bank;  /* -1 all banks (and REF), -2 - k bank k of every PIM unit (bpu > 1) */
     uint8_t cmd;   /* DRAM_ACT .. DRAM_OP */
     uint8_t col;   /* column word of RD/WR */
 } dram_cmd;
@@ -64,17 +66,22 @@ typedef struct {
     int64_t err_index;            /* record index of an error */
     int64_t last;                 /* cycle of the last issued command (-1: none) */
     int64_t next_ref;             /* cycle at which the next REF is due */
-    int64_t ref;                  /* last REF */
-    int64_t col;                  /* last PIM column command (RD, WR, OP) */
-    /* Last single-bank command per bank, their maximum over banks, last all-bank command;
-     * the effective time of a bank is max(bank, all). */
-    int64_t act[DRAM_MAX_BANKS], pre[DRAM_MAX_BANKS], rd[DRAM_MAX_BANKS], wr[DRAM_MAX_BANKS];
-    int64_t act_smax, pre_smax, rd_smax, wr_smax;
-    int64_t act_all, pre_all, rd_all, wr_all;
+    /* Last issue cycle of each command code: on the channel, by an all-bank command, by a
+     * command touching every bank group (all-bank or part), by a part command (bank k of every
+     * PIM unit) per part, and by a single-bank command per bank, per bank group and per part.
+     * A rule's scope picks which of these its preceding command is looked up in. */
+    int64_t ch[DRAM_NCMD], all[DRAM_NCMD], wide[DRAM_NCMD];
+    int64_t part[DRAM_MAX_PARTS][DRAM_NCMD], spart[DRAM_MAX_PARTS][DRAM_NCMD];
+    int64_t bank[DRAM_MAX_BANKS][DRAM_NCMD], grp[DRAM_MAX_GROUPS][DRAM_NCMD];
+    /* Gaps folded from the rules: per scope, and the maximum over scopes. */
+    int64_t g_bank[DRAM_NCMD][DRAM_NCMD], g_grp[DRAM_NCMD][DRAM_NCMD];
+    int64_t g_ch[DRAM_NCMD][DRAM_NCMD], g_any[DRAM_NCMD][DRAM_NCMD], g_wide[DRAM_NCMD][DRAM_NCMD];
+    int64_t faw_gap;              /* the window rule's gap (tFAW) */
     int64_t faw[4];               /* ACT weight units in the tFAW window, oldest at faw_head */
-    int32_t faw_head;
+    int32_t faw_head, per_group;
     int32_t n_open;               /* banks with an open row */
-    int64_t all_row;              /* row open in every bank, or -1 */
+    int32_t part_open[DRAM_MAX_PARTS];  /* of them, banks of each part */
+    int64_t part_row[DRAM_MAX_PARTS];   /* row open in every bank of a part, or -1 */
     int64_t open_row[DRAM_MAX_BANKS];
     dram_stats s;
 } dram_state;

@@ -195,6 +195,10 @@ def _check_geometry(g: Geometry, errors: list[str], where: str) -> None:
         bad(f"banks ({g.banks}) must be a multiple of banks_per_pim_unit")
     if g.bank_groups and g.banks % g.bank_groups:
         bad(f"banks ({g.banks}) must be a multiple of bank_groups ({g.bank_groups})")
+    elif g.bank_groups and g.banks_per_pim_unit and (
+            g.banks // g.bank_groups) % g.banks_per_pim_unit:
+        bad(f"banks per bank group ({g.banks // g.bank_groups}) must be a multiple of "
+            f"banks_per_pim_unit ({g.banks_per_pim_unit}): a unit's banks share a bank group")
     if g.vector_registers > 255:
         bad(f"vector_registers must be at most 255, got {g.vector_registers}")
     if not 1 <= g.mask_registers <= PRED_MASK_BITS + 1:

@@ -229,6 +229,16 @@ def emu_header() -> str:
     return "\n".join(lines)
 
 
+DRAM_RULES_PATH = Path("cext") / "dram_rules.h"
+
+
+def dram_rules_header() -> str:
+    """cext/dram_rules.h, from pimisa/dram/rules.py."""
+    from pimisa.dram.rules import c_header as rules_header
+
+    return rules_header()
+
+
 LAYOUT_DOC_PATH = Path("docs") / "layout.md"  # generator: pimisa/layoutdoc.py
 EMU_HEADER_PATH = Path("cext") / "emu_isa.h"
 DRAM_DOC_PATH = Path("docs") / "dram.md"
@@ -242,7 +252,14 @@ def _xval_section() -> str:
 
 # Generated sections of docs/dram.md (the rest is prose): name -> text between the markers
 # `<!-- name:begin -->` and `<!-- name:end -->`.
-DRAM_DOC_SECTIONS: dict[str, Callable[[], str]] = {"xval": _xval_section}
+def _rules_section() -> str:
+    from pimisa.dram.rules import markdown_table
+
+    return markdown_table()
+
+
+DRAM_DOC_SECTIONS: dict[str, Callable[[], str]] = {"rules": _rules_section,
+                                                   "xval": _xval_section}
 
 
 def splice(text: str, name: str, body: str, where: Path = DRAM_DOC_PATH) -> str:
@@ -264,7 +281,8 @@ def dram_markdown() -> str:
 
 GENERATED = {C_HEADER_PATH: c_header, EMU_HEADER_PATH: emu_header, ISA_DOC_PATH: isa_markdown,
              LAYOUT_DOC_PATH: layout_markdown, Path(LEXER_PATH): lexer_source,
-             Path(GRAMMAR_PATH): grammar_json, DRAM_DOC_PATH: dram_markdown}
+             Path(GRAMMAR_PATH): grammar_json, DRAM_RULES_PATH: dram_rules_header,
+             DRAM_DOC_PATH: dram_markdown}
 
 
 def stale_files(root: Path = ROOT, jitq: bool = True) -> list[Path]:

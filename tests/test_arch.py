@@ -18,12 +18,12 @@ def test_bundled_presets():
     g, t = hbm3.geometry, hbm3.timing
     assert (g.channels, g.banks, g.cols, g.lanes, g.rows) == (32, 16, 32, 8, 2**15)
     assert (t.CL, t.tRCD_RD, t.tRP, t.tRAS, t.tRC, t.tRFC, t.tREFI, t.rtw) == (
-        20, 31, 26, 45, 72, 416, 6240, 20)
+        20, 31, 26, 45, 72, 560, 6240, 20)
     hbm2 = load_arch("hbm2-pim")
     assert hbm2.geometry.banks_per_pim_unit == 2 and hbm2.geometry.units_per_channel == 8
-    assert hbm2.timing.tRTW is None and hbm2.timing.rtw == 20 + 2 + 2 - 8
+    assert hbm2.timing.rtw == 20 + 2 + 1 - 8  # PIMSimulator: RL + BL/2 + tRTRS - WL
     lp = load_arch("lpddr5x")
-    assert lp.geometry.cols == 64 and lp.timing.tCCD_L == 4 and lp.timing.tREFI == 0
+    assert lp.geometry.cols == 64 and lp.timing.tCCD_L == 4 and lp.timing.tREFI == 3661
     assert lp.timing.tCK_ns * 4 == pytest.approx(4.266667, rel=1e-6)
 
 

@@ -110,10 +110,10 @@ def test_missing_input_exits_1(capsys, kernel):
 
 
 def test_arch_and_defines(capsys, kernel):
-    kernel.write_text(".for i = 0, N\n    ld v1, [16383 + i, 0]\n.endfor\n")
+    kernel.write_text(".for i = 0, N\n    ld v1, [32767 + i, 0]\n.endfor\n")
     code, _, err = run(["asm", str(kernel), "-D", "N=2", "--arch", "hbm2-pim", "-o", "x.pimb"],
                        capsys)
-    assert code == 1 and "row 16384 out of range (0..16383)" in err
+    assert code == 1 and "row 32768 out of range (0..32767)" in err
     code, _, err = run(["asm", str(kernel), "-D", "N=0x1", "--arch", "hbm2-pim", "-o", "x.pimb"],
                        capsys)
     assert code == 0 and load_program("x.pimb").meta.arch == "hbm2-pim"

@@ -47,7 +47,7 @@ def test_a_valid_schedule_passes() -> None:
         (3, "70,0,-1,ACT,1,-1", "tRP", 4),  # 70 - 45 < 26
         (3, "71,0,-1,ACT,1,-1", "tRC", 2),  # 71 - 0 < 72, while tRP holds
         (5, "122,0,-1,WR,1,1", "tRTW", 6),  # 122 - 103 < 20
-        (6, "126,0,3,OP,-1,-1", "tCCD", 7),
+        (6, "126,0,3,OP,-1,-1", "tCCD_L", 7),  # after an all-bank WR: in every bank group
     ],
 )
 def test_one_broken_gap_names_both_commands(index: int, line: str, rule: str,
@@ -67,9 +67,14 @@ def test_rtp_and_write_recovery() -> None:
     # WR -> PRE needs CWL 10 + nBL 2 + tWR 33 = 45.
     assert check("0,0,-1,ACT,0,-1", "15,0,-1,WR,0,0", "59,0,-1,PRE,-1,-1").rules_broken() == {
         "tWR"}
-    # WR -> RD needs CWL + nBL + tWTR_L = 22; tRCD_WR 15.
+    # WR -> RD needs CWL + nBL + tWTR_L = 22 in a bank group (an all-bank WR is in every
+    # one), CWL + nBL + tWTR_S = 19 across groups; tRCD_WR 15.
     assert check("0,0,-1,ACT,0,-1", "31,0,-1,WR,0,0", "52,0,-1,RD,0,1").rules_broken() == {
-        "tWTR"}
+        "tWTR_L"}
+    assert check("0,0,0,ACT,0,-1", "4,0,4,ACT,0,-1", "31,0,0,WR,0,0",
+                 "52,0,4,RD,0,1").ok
+    assert check("0,0,0,ACT,0,-1", "4,0,4,ACT,0,-1", "31,0,0,WR,0,0",
+                 "49,0,4,RD,0,1").rules_broken() == {"tWTR_S"}
     assert check("0,0,-1,ACT,0,-1", "14,0,-1,WR,0,0").rules_broken() == {"tRCD_WR"}
 
 
@@ -134,7 +139,7 @@ def refresh_trace(refs: list[int], end: int) -> list[str]:
 def test_refresh_rules() -> None:
     refi = HBM3.timing.tREFI
     # A REF every tREFI passes; none over 10 x tREFI breaks both rules.
-    assert check(*refresh_trace([k * refi for k in range(1, 11)], 10 * refi + 500)).ok
+    assert check(*refresh_trace([k * refi for k in range(1, 11)], 10 * refi + 600)).ok
     result = check(*refresh_trace([], 10 * refi))
     assert result.rules_broken() == {"refresh-gap", "refresh-rate"}
     # A REF every 2 x tREFI: never a gap over 9 x tREFI, but it falls behind the rate.
@@ -143,26 +148,35 @@ def test_refresh_rules() -> None:
     # tRFC after a REF; tRP before it.
     assert check("0,0,-1,REF,-1,-1", "415,0,-1,OP,-1,-1").rules_broken() == {"tRFC"}
     assert check("0,0,-1,ACT,0,-1", "45,0,-1,PRE,-1,-1",
-                 "70,0,-1,REF,-1,-1").rules_broken() == {"tRP"}
+                 "70,0,-1,REF,-1,-1").rules_broken() == {"tRP", "tRC_REF"}
+    # ACT -> REF needs tRC (72) even when tRP after the PRE holds (Ramulator 2, DRAMsim3).
+    assert check("0,0,-1,ACT,0,-1", "45,0,-1,PRE,-1,-1",
+                 "71,0,-1,REF,-1,-1").rules_broken() == {"tRC_REF"}
+    assert check("0,0,-1,ACT,0,-1", "45,0,-1,PRE,-1,-1", "72,0,-1,REF,-1,-1").ok
 
 
-def test_lpddr5x_has_no_refresh_rule() -> None:
-    assert check("0,0,-1,ACT,0,-1", "17,0,-1,RD,0,0", "99999999,0,-1,OP,-1,-1",
-                 arch_name="lpddr5x").ok
+def test_no_refresh_rule_without_trefi() -> None:
+    """tREFI 0 in a user preset: no refresh, so no refresh rule; lpddr5x refreshes now."""
+    arch = dataclasses.replace(HBM3, timing=dataclasses.replace(HBM3.timing, tREFI=0))
+    lines = ("0,0,-1,ACT,0,-1", "31,0,-1,RD,0,0", "99999999,0,-1,OP,-1,-1")
+    assert check_schedule(parse_trace_csv(csv(*lines)), arch).ok
+    assert check(*lines).rules_broken() == {"refresh-gap", "refresh-rate"}
 
 
 def test_channels_are_independent() -> None:
     lines = GOOD + [line.replace(",0,", ",1,", 1) for line in GOOD]
     assert check(*lines).ok and check(*lines).channels == 2
     broken = lines[:-1] + ["126,1,3,OP,-1,-1"]
-    assert [(v.rule, v.line) for v in check(*broken).violations] == [("tCCD", 15)]
+    assert [(v.rule, v.line) for v in check(*broken).violations] == [("tCCD_L", 15)]
 
 
 def test_limit_keeps_the_total() -> None:
     lines = ["0,0,-1,ACT,0,-1"] + [f"{31 + i},0,-1,RD,0,0" for i in range(200)]
     result = check(*lines, limit=5)
-    assert len(result.violations) == 5 and result.total == 199 and not result.ok
-    assert [v.line for v in result.violations] == [4, 5, 6, 7, 8]
+    # every RD one cycle after the previous one breaks tCCD_L (4) and tCCD_S (2)
+    assert len(result.violations) == 5 and result.total == 2 * 199 and not result.ok
+    assert [(v.line, v.rule) for v in result.violations] == [
+        (4, "tCCD_L"), (4, "tCCD_S"), (5, "tCCD_L"), (5, "tCCD_S"), (6, "tCCD_L")]
 
 
 @pytest.mark.parametrize(

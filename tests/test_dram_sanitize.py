@@ -34,17 +34,17 @@ int main(void) {
     long total = 0;
     for (int iter = 0; iter < 20000; iter++) {
         dram_params p = {0};
-        int64_t *fields[] = {&p.tRCD_RD, &p.tRCD_WR, &p.tRP, &p.tRAS, &p.tRC, &p.tRTP, &p.tWRP,
-                             &p.tRTW, &p.tWTR, &p.tRRD_S, &p.tRRD_L, &p.tFAW, &p.tRFC,
-                             &p.rd_done, &p.wr_done};
-        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) *fields[k] = timing();
+        for (int k = 0; k < DRAM_NRULES; k++) p.gap[k] = timing();
+        p.rd_done = timing();
+        p.wr_done = timing();
         p.tCCD_col = 1 + (int64_t)(rnd() % 8);
         p.tREFI = rnd() % 2 ? 0 : 200 + (int64_t)(rnd() % 2000);
         p.banks = 1 + (int32_t)(rnd() % 254);
         p.bank_groups = 1;
         p.rows = 1 + (int32_t)(rnd() % 100);
         p.bpu = 1;
-        if (rnd() % 2 && p.banks % 2 == 0) p.bpu = p.bank_groups = 2;
+        if (rnd() % 2 && p.banks % 2 == 0) p.bpu = 2;
+        if (rnd() % 2 && p.banks % 4 == 0) p.bank_groups = 2;
         if (dram_init(&st, &p)) continue;
         int n = 1 + (int)(rnd() % 200);
         for (int i = 0; i < n; i++) {

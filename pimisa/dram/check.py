@@ -1,9 +1,10 @@
 """Independent checker of DRAM schedules: every rule of the timing table, from the trace alone.
 
-It shares no code with the scheduler (cext/dram_core.c, pimisa.dram.core, .reference): it reads
-a trace in the CSV format of `pimisa time --trace-csv`, takes each rule's minimum gap from the
-preset itself, and checks every command with numpy, channel by channel and bank by bank (an
-all-bank command counts on every bank). Each violation names both commands by CSV line.
+It shares no code with the scheduler (cext/dram_core.c, pimisa.dram.core, .reference) but the
+rules table (pimisa.dram.rules: which rules, their gaps and docs): it reads a trace in the CSV
+format of `pimisa time --trace-csv` and checks every command with numpy, channel by channel,
+bank group by bank group and bank by bank, each over the commands that touch it (an all-bank
+command touches every bank). Each violation names both commands by CSV line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from pimisa.arch import Arch
+from pimisa.dram import rules
+from pimisa.dram.rules import CHECKS
+from pimisa.dram.rules import RULES as TABLE
 from pimisa.dram.tracefile import COLUMNS, TraceHeader, resolve_arch, split_header
 from pimisa.errors import InputError
 from pimisa.fileio import read_regular
@@ -25,49 +29,15 @@ NAMES = ("ACT", "PRE", "REF", "RD", "WR", "OP")
 ACT, PRE, REF, RD, WR, OP = range(6)
 FIRST_LINE = 2  # the line of the first command without a '# pimisa-trace' comment
 
-RULES = {
-    "bus": "one command per cycle on a channel, in order (cycles strictly increase)",
-    "row-open": "RD/WR only to a bank whose open row is the command's row",
-    "bank-closed": "ACT only to a closed bank; REF only with every bank closed",
-    "tRCD_RD": "ACT -> RD, same bank",
-    "tRCD_WR": "ACT -> WR, same bank",
-    "tRAS": "ACT -> PRE, same bank",
-    "tRC": "ACT -> ACT, same bank",
-    "tRTP": "RD -> PRE, same bank (tRTP_L)",
-    "tWR": "WR -> PRE, same bank (CWL + nBL + tWR)",
-    "tRP": "PRE -> ACT same bank; last PRE -> REF",
-    "tRTW": "RD -> WR on the channel",
-    "tWTR": "WR -> RD on the channel (CWL + nBL + tWTR_L)",
-    "tCCD": "PIM column command (RD, WR, OP) -> next one (tCCD_L x banks per PIM unit)",
-    "tRRD_S": "single-bank ACT -> ACT of a bank in another bank group",
-    "tRRD_L": "single-bank ACT -> ACT of another bank in the same bank group",
-    "tFAW": "at most 4 ACTs in any tFAW window (an all-bank ACT counts as 4)",
-    "tRFC": "REF -> any next command on the channel",
-    "refresh-gap": "at most 9 x tREFI from the start to the first REF, between REFs, and "
-                   "from the last REF to the end",
-    "refresh-rate": "at least floor(T / tREFI) - 8 REFs in any run of T cycles",
-}
+# Every rule the checker verifies, with its one-line doc (the gap rules from the table).
+RULES = {r.name: r.doc for r in TABLE} | CHECKS
+GAP_RULES = [r for r in TABLE if not r.window]
+CODES = {name: i for i, name in enumerate(NAMES)}
 
 
 def rule_gaps(arch: Arch) -> dict[str, int]:
-    """Minimum gap in cycles of each timing rule, straight from the preset."""
-    t, g = arch.timing, arch.geometry
-    return {
-        "tRCD_RD": t.tRCD_RD,
-        "tRCD_WR": t.tRCD_WR,
-        "tRAS": t.tRAS,
-        "tRC": t.tRC,
-        "tRTP": t.tRTP_L,
-        "tWR": t.CWL + t.nBL + t.tWR,
-        "tRP": t.tRP,
-        "tRTW": t.rtw,
-        "tWTR": t.CWL + t.nBL + t.tWTR_L,
-        "tCCD": t.tCCD_L * g.banks_per_pim_unit,
-        "tRRD_S": t.tRRD_S,
-        "tRRD_L": t.tRRD_L,
-        "tFAW": t.tFAW,
-        "tRFC": t.tRFC,
-    }
+    """Minimum gap in cycles of each timing rule for the preset (the rules table's formulas)."""
+    return rules.gaps(arch)
 
 
 @dataclass
@@ -176,12 +146,14 @@ def _validate(trace: Trace, arch: Arch, where: str) -> None:
     """InputError at the first command whose fields do not fit the preset."""
     g = arch.geometry
     k = trace.cmd
+    lowest = -1 if g.banks_per_pim_unit == 1 else -1 - g.banks_per_pim_unit  # parts: -2 - k
     has_row = np.isin(k, (ACT, RD, WR))
     has_col = np.isin(k, (RD, WR))
     problems = [
         (trace.cycle < 0, "negative cycle"),
         (trace.channel < 0, "negative channel"),
-        ((trace.bank < -1) | (trace.bank >= g.banks), f"bank outside -1..{g.banks - 1}"),
+        ((trace.bank < lowest) | (trace.bank >= g.banks),
+         f"bank outside {lowest}..{g.banks - 1}"),
         ((k == REF) & (trace.bank != -1), "REF must name bank -1 (all banks)"),
         (has_row & ((trace.row < 0) | (trace.row >= g.rows)), f"row outside 0..{g.rows - 1}"),
         (has_col & ((trace.col < 0) | (trace.col >= g.cols)), f"col outside 0..{g.cols - 1}"),
@@ -269,11 +241,13 @@ class _Collector:
         if rule == "bus":
             return f"{later} not after line {line_j} (cycle {int(t.cycle[j])})"
         gap = int(t.cycle[i] - t.cycle[j])
-        if rule == "tFAW":
-            return (f"{later} makes more than 4 ACTs (all-bank ACT = 4) within {self.gaps[rule]} "
-                    f"cycles of line {line_j} (cycle {int(t.cycle[j])})")
+        entry = rules.BY_NAME[rule]
+        if entry.window:
+            return (f"{later} makes more than {entry.window} ACTs (all-bank ACT = "
+                    f"{entry.window}) within {self.gaps[rule]} cycles of line {line_j} "
+                    f"(cycle {int(t.cycle[j])})")
         return (f"{later} is {gap} cycles after line {line_j}: {self._describe(j)}; "
-                f"{rule} needs {self.gaps[rule]}")
+                f"{rule} ({entry.gap}) needs {self.gaps[rule]}: {entry.doc}")
 
     def result(self, limit: int) -> CheckResult:
         """Deduplicated violations (all-bank commands are seen on every bank), first by line."""
@@ -295,28 +269,42 @@ class _Collector:
         return CheckResult(len(t.cycle), channels, total, violations[:limit])
 
 
+def _codes(names: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(CODES[n] for n in names)
+
+
+def _check_scope(scope: str, idx: np.ndarray, c: np.ndarray, k: np.ndarray,
+                 out: _Collector) -> None:
+    """Every gap rule of `scope` over the commands `idx` (in order) that share one unit of it."""
+    for rule in GAP_RULES:
+        if rule.scope == scope:
+            out.gap(rule.name, idx, c, np.isin(k, _codes(rule.nxt)),
+                    _last_before(np.isin(k, _codes(rule.prev))))
+
+
 def _check_channel(idx: np.ndarray, trace: Trace, arch: Arch, out: _Collector) -> None:
     c, k, b, r = trace.cycle[idx], trace.cmd[idx], trace.bank[idx], trace.row[idx]
     g = arch.geometry
-    n = len(idx)
+    per_group = g.banks // g.bank_groups
     order = np.flatnonzero(c[1:] <= c[:-1]) + 1
     out.pairs_of("bus", idx[order], idx[order - 1])
-    column = np.isin(k, (RD, WR, OP))
-    out.gap("tCCD", idx, c, column, _last_before(column))
-    out.gap("tRTW", idx, c, k == WR, _last_before(k == RD))
-    out.gap("tWTR", idx, c, k == RD, _last_before(k == WR))
-    out.gap("tRFC", idx, c, np.ones(n, bool), _last_before(k == REF))
+    _check_scope("channel", idx, c, k, out)
+    wide = b < 0
+    for group in range(g.bank_groups):
+        sub = np.flatnonzero(wide | (b // per_group == group))
+        _check_scope("group", idx[sub], c[sub], k[sub], out)
     for bank in range(g.banks):
-        sub = np.flatnonzero(((b == bank) | (b == -1)) & (k != OP))
-        _check_bank(idx[sub], c[sub], k[sub], r[sub], out)
-    _check_activates(idx, c, k, b, arch, out)
+        sub = np.flatnonzero((b == bank) | (b == -1) | (b == -2 - bank % g.banks_per_pim_unit))
+        _check_scope("bank", idx[sub], c[sub], k[sub], out)
+        sub = sub[k[sub] != OP]
+        _check_rows(idx[sub], k[sub], r[sub], out)
+    _check_window(idx, c, k, b, arch, out)
     if arch.timing.tREFI:
         _check_refresh(idx, c, k, arch.timing.tREFI, out)
 
 
-def _check_bank(idx: np.ndarray, c: np.ndarray, k: np.ndarray, r: np.ndarray,
-                out: _Collector) -> None:
-    """Rules of one bank, over the commands that touch it (its own and all-bank ones)."""
+def _check_rows(idx: np.ndarray, k: np.ndarray, r: np.ndarray, out: _Collector) -> None:
+    """Row state of one bank, over the commands that touch it (its own and all-bank ones)."""
     act, pre = _last_before(k == ACT), _last_before(k == PRE)
     is_open = act > pre
     open_row = np.where(act >= 0, r[act], -1)
@@ -326,46 +314,26 @@ def _check_bank(idx: np.ndarray, c: np.ndarray, k: np.ndarray, r: np.ndarray,
     out.pairs_of("row-open", idx[bad], np.where(earlier >= 0, idx[earlier], -1))
     bad = np.flatnonzero(((k == ACT) | (k == REF)) & is_open)
     out.pairs_of("bank-closed", idx[bad], idx[act[bad]])
-    out.gap("tRCD_RD", idx, c, k == RD, act)
-    out.gap("tRCD_WR", idx, c, k == WR, act)
-    out.gap("tRAS", idx, c, k == PRE, act)
-    out.gap("tRC", idx, c, k == ACT, act)
-    out.gap("tRTP", idx, c, k == PRE, _last_before(k == RD))
-    out.gap("tWR", idx, c, k == PRE, _last_before(k == WR))
-    out.gap("tRP", idx, c, (k == ACT) | (k == REF), pre)
 
 
-def _check_activates(idx: np.ndarray, c: np.ndarray, k: np.ndarray, b: np.ndarray,
-                     arch: Arch, out: _Collector) -> None:
-    """tRRD between single-bank ACTs, and the tFAW window over all ACTs."""
-    g = arch.geometry
-    per_group = g.banks // g.bank_groups
+def _check_window(idx: np.ndarray, c: np.ndarray, k: np.ndarray, b: np.ndarray,
+                  arch: Arch, out: _Collector) -> None:
+    """The window rules (tFAW) over all ACTs of the channel; a multi-bank ACT fills one."""
     acts = np.flatnonzero(k == ACT)
-    ab = b[acts]
-    single = acts[ab >= 0]
-    sb = b[single]
-    sg = sb // per_group
-    same = np.full(len(single), -1, dtype=np.int64)
-    other = np.full(len(single), -1, dtype=np.int64)
-    for bank in range(g.banks):
-        last = _last_before(sb == bank)
-        group = bank // per_group
-        in_same = (sg == group) & (sb != bank)
-        same = np.where(in_same, np.maximum(same, last), same)
-        other = np.where(sg != group, np.maximum(other, last), other)
-    sc = c[single]
-    everywhere = np.ones(len(single), bool)
-    out.gap("tRRD_L", idx[single], sc, everywhere, same)
-    out.gap("tRRD_S", idx[single], sc, everywhere, other)
-    faw = arch.timing.tFAW
-    if faw and acts.size:
+    if not acts.size:
+        return
+    gaps = out.gaps
+    for rule in (r for r in TABLE if r.window):
+        span = gaps[rule.name]
+        if not span:
+            continue
         order = np.argsort(c[acts], kind="stable")
         ac = c[acts][order]
-        weight = np.where(ab[order] < 0, 4, 1)
+        weight = np.where(b[acts][order] < 0, rule.window, 1)
         before = np.concatenate([[0], np.cumsum(weight)])
-        start = np.searchsorted(ac, ac - faw, side="right")
-        bad = np.flatnonzero(before[1:] - before[start] > 4)
-        out.pairs_of("tFAW", idx[acts[order[bad]]], idx[acts[order[start[bad]]]])
+        start = np.searchsorted(ac, ac - span, side="right")
+        bad = np.flatnonzero(before[1:] - before[start] > rule.window)
+        out.pairs_of(rule.name, idx[acts[order[bad]]], idx[acts[order[start[bad]]]])
 
 
 def _check_refresh(idx: np.ndarray, c: np.ndarray, k: np.ndarray, refi: int,

@@ -15,6 +15,7 @@ import numpy as np
 
 from pimisa._dramcore import ffi, lib
 from pimisa.arch import Arch
+from pimisa.dram import rules
 from pimisa.errors import InputError
 from pimisa.isa import RECORD_DTYPE
 
@@ -39,6 +40,14 @@ def _check_layout() -> None:
 _check_layout()
 
 
+def _check_rules() -> None:
+    """The C core must be built from the current rules table (checked at first use, so that
+    `python -m pimisa.codegen` can regenerate the table's header before a rebuild)."""
+    if lib.DRAM_NRULES != len(rules.RULES) or f"{lib.DRAM_RULES_HASH:016x}" != rules.fingerprint():
+        raise RuntimeError("pimisa._dramcore was built from another rules table; rebuild with "
+                           "`pip install -e .`")
+
+
 @dataclass(frozen=True)
 class CoreStats:
     """Raw per-channel statistics of a run (C struct dram_stats)."""
@@ -55,24 +64,14 @@ class CoreStats:
     cycles: int  # end of the launch: the last command has finished
 
 
-def core_params(arch: Arch) -> dict[str, int]:
-    """The scheduler's numbers for a preset (composite gaps summed; see docs/dram.md)."""
+def core_params(arch: Arch) -> dict[str, object]:
+    """The scheduler's numbers for a preset: every rule's gap (pimisa.dram.rules), the
+    refresh interval, the end-of-launch latencies and the geometry."""
     t, g = arch.timing, arch.geometry
+    gap = rules.gaps(arch)
     return {
-        "tCCD_col": t.tCCD_L * g.banks_per_pim_unit,
-        "tRCD_RD": t.tRCD_RD,
-        "tRCD_WR": t.tRCD_WR,
-        "tRP": t.tRP,
-        "tRAS": t.tRAS,
-        "tRC": t.tRC,
-        "tRTP": t.tRTP_L,
-        "tWRP": t.CWL + t.nBL + t.tWR,
-        "tRTW": t.rtw,
-        "tWTR": t.CWL + t.nBL + t.tWTR_L,
-        "tRRD_S": t.tRRD_S,
-        "tRRD_L": t.tRRD_L,
-        "tFAW": t.tFAW,
-        "tRFC": t.tRFC,
+        "gap": [gap[r.name] for r in rules.RULES],
+        "tCCD_col": t.tCCD_L,
         "tREFI": t.tREFI,
         "rd_done": t.CL + t.nBL,
         "wr_done": t.CWL + t.nBL,
@@ -81,6 +80,12 @@ def core_params(arch: Arch) -> dict[str, int]:
         "rows": g.rows,
         "bpu": g.banks_per_pim_unit,
     }
+
+
+def nominal_lengths(arch: Arch) -> dict[str, int]:
+    """Nominal duration of ACT, PRE and REF in cycles (trace slices): tRCD_RD, tRP, tRFC."""
+    t = arch.timing
+    return {"tRCD_RD": t.tRCD_RD, "tRP": t.tRP, "tRFC": t.tRFC}
 
 
 def _locate_default(index: int) -> str:
@@ -104,6 +109,7 @@ class CoreRun:
         self._tile_rows = tile_rows
         self._locate = locate
         self._rows = arch.geometry.rows * arch.geometry.banks_per_pim_unit
+        _check_rules()
         self._state = ffi.new("dram_state *")
         params = core_params(arch)
         if params["rows"] > 0x7FFFFFFF:

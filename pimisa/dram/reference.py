@@ -1,9 +1,12 @@
-"""The scheduling policy in plain Python: the C core's executable specification.
+"""The scheduling policy in plain Python over the rules table: an independent oracle of the C core.
 
-Same policy and constraints as cext/dram_core.c (docs/dram.md), written as directly as possible:
-per-bank lists updated bank by bank, one Python object per command. It is the baseline of
-benchmarks/bench_dram.py and the oracle of the C-versus-Python differential tests; use
-`pimisa.dram.time_launch` for real work.
+Timing is a generic engine over `pimisa.dram.rules.RULES`: the earliest cycle of a command is
+the maximum, over every rule whose following command it is, of the last matching preceding
+command (looked up per physical bank, per bank group or on the channel, as the rule's scope
+says) plus the rule's gap, and of the window rules over the ACT history. It shares nothing with
+the C core but the table and the policy (docs/dram.md): which ACT / PRE / REF a PIM command
+needs. It is the baseline of benchmarks/bench_dram.py and the oracle of the C-versus-Python
+differential tests; use `pimisa.dram.time_launch` for real work.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from pimisa.arch import Arch
-from pimisa.dram.core import core_params
+from pimisa.dram.rules import CMDS, RULES, gaps
 from pimisa.isa import ALL_BANKS, BY_MNEMONIC
 
 NEVER = -(1 << 60)
@@ -19,110 +22,146 @@ LD = BY_MNEMONIC["ld"].opcode
 ST = BY_MNEMONIC["st"].opcode
 BARRIER = BY_MNEMONIC["barrier"].opcode
 
-Command = tuple[int, int, str, int, int]  # cycle, bank (-1 all), command, row (-1), col (-1)
+Command = tuple[int, int, str, int, int]  # cycle, bank (-1 all, -2 - k part k), command, row, col
 
 
 class ReferenceScheduler:
     """Schedule one channel's launch; `commands` holds every DRAM command, `cycles` the end."""
 
     def __init__(self, arch: Arch) -> None:
-        self.p = core_params(arch)
-        banks = self.p["banks"]
-        self.per_group = banks // self.p["bank_groups"]
-        self.open_row = [-1] * banks
-        self.act = [NEVER] * banks  # every ACT (all-bank ones on every bank)
-        self.pre = [NEVER] * banks
-        self.rd = [NEVER] * banks
-        self.wr = [NEVER] * banks
-        self.single_act = [NEVER] * banks  # single-bank ACTs only (tRRD)
-        self.faw_units: list[int] = []  # ACT weight units: 1 per single-bank, 4 per all-bank
+        g, t = arch.geometry, arch.timing
+        self.banks = g.banks
+        self.rows = g.rows
+        self.bpu = g.banks_per_pim_unit
+        self.per_group = g.banks // g.bank_groups
+        self.gap = gaps(arch)
+        self.slot = t.tCCD_L
+        self.rd_done, self.wr_done = t.CL + t.nBL, t.CWL + t.nBL
+        self.refi = t.tREFI
+        # (preceding command, scope, gap) of every rule a command follows (gap 0: absent)
+        self.terms = {c: [(p, r.scope, self.gap[r.name]) for r in RULES
+                          if c in r.nxt and not r.window and self.gap[r.name] for p in r.prev]
+                      for c in CMDS}
+        self.windows = [r for r in RULES if r.window]
+        # last issue cycle of each command per bank, per bank group and on the channel (a
+        # command counts on every bank and group it touches)
+        self.last_at = {c: [NEVER] * self.banks for c in CMDS}
+        self.last_grp = {c: [NEVER] * g.bank_groups for c in CMDS}
+        self.last_ch = dict.fromkeys(CMDS, NEVER)
+        self._touch: dict[int, tuple[list[int], list[int]]] = {}
+        self.acts: list[tuple[int, int]] = []  # (cycle, weight) of every ACT
+        self.open_row = [-1] * self.banks
         self.last = -1
-        self.ref = NEVER
-        self.col = NEVER
-        self.next_ref = self.p["tREFI"] if self.p["tREFI"] else None
+        self.next_ref = self.refi if self.refi else None
         self.commands: list[Command] = []
         self.row_hits = self.row_misses = 0
         self.cycles = 0
 
-    def _issue(self, t: int, cmd: str, bank: int, row: int = -1, col: int = -1) -> int:
-        t = max(t, self.last + 1, self.ref + self.p["tRFC"])
+    def _targets(self, bank: int) -> list[int]:
+        """Banks a command touches: one bank, every bank (-1), or bank k of every unit
+        (-2 - k)."""
+        return self._touches(bank)[0]
+
+    def _touches(self, bank: int) -> tuple[list[int], list[int]]:
+        """(banks, bank groups) a command to `bank` touches."""
+        if bank not in self._touch:
+            if bank == -1:
+                banks = list(range(self.banks))
+            elif bank < -1:
+                banks = [b for b in range(self.banks) if b % self.bpu == -2 - bank]
+            else:
+                banks = [bank]
+            self._touch[bank] = (banks, sorted({b // self.per_group for b in banks}))
+        return self._touch[bank]
+
+    def _lookup(self, cmd: str, scope: str, bank: int) -> int:
+        """Last `cmd` that shares `scope` with a command to `bank`."""
+        banks, groups = self._touches(bank)
+        if scope == "bank":
+            return max(self.last_at[cmd][b] for b in banks)
+        if scope == "group":
+            return max(self.last_grp[cmd][g] for g in groups)
+        return self.last_ch[cmd]
+
+    def earliest(self, cmd: str, bank: int) -> int:
+        """Earliest cycle of `cmd` to `bank` (-1: every bank) under every rule."""
+        t = self.last + 1
+        for prev, scope, gap in self.terms[cmd]:
+            t = max(t, self._lookup(prev, scope, bank) + gap)
+        if cmd == "ACT":
+            weight = 4 if bank < 0 else 1
+            for rule in self.windows:
+                units = [c for c, w in self.acts for _ in range(w)]
+                if self.gap[rule.name] and len(units) + weight > rule.window:
+                    t = max(t, units[-(rule.window - weight + 1)] + self.gap[rule.name])
+        return t
+
+    def _issue(self, cmd: str, bank: int, row: int = -1, col: int = -1) -> int:
+        t = self.earliest(cmd, bank)
         self.last = t
+        banks, groups = self._touches(bank)
+        for b in banks:
+            self.last_at[cmd][b] = t
+        for g in groups:
+            self.last_grp[cmd][g] = t
+        self.last_ch[cmd] = t
+        if cmd == "ACT":
+            self.acts = (self.acts + [(t, 4 if bank < 0 else 1)])[-4:]
         self.commands.append((t, bank, cmd, row, col))
         return t
 
-    def _banks(self, bank: int) -> list[int]:
-        return list(range(self.p["banks"])) if bank == -1 else [bank]
-
     def _precharge(self, bank: int) -> None:
-        p = self.p
-        t = NEVER
-        for b in self._banks(bank):
-            t = max(t, self.act[b] + p["tRAS"], self.rd[b] + p["tRTP"], self.wr[b] + p["tWRP"])
-        t = self._issue(t, "PRE", bank)
-        for b in self._banks(bank):
-            self.pre[b] = t
+        self._issue("PRE", bank)
+        for b in self._targets(bank):
             self.open_row[b] = -1
 
     def _activate(self, bank: int, row: int) -> None:
-        p = self.p
-        t = NEVER
-        for b in self._banks(bank):
-            t = max(t, self.pre[b] + p["tRP"], self.act[b] + p["tRC"])
-        if bank == -1:
-            if self.faw_units:
-                t = max(t, self.faw_units[-1] + p["tFAW"])
-        else:
-            if len(self.faw_units) >= 4:
-                t = max(t, self.faw_units[-4] + p["tFAW"])
-            for c in range(p["banks"]):
-                if c != bank:
-                    same_group = c // self.per_group == bank // self.per_group
-                    t = max(t, self.single_act[c] + p["tRRD_L" if same_group else "tRRD_S"])
-        t = self._issue(t, "ACT", bank, row)
-        for b in self._banks(bank):
-            self.act[b] = t
+        self._issue("ACT", bank, row)
+        for b in self._targets(bank):
             self.open_row[b] = row
-        if bank == -1:
-            self.faw_units = [t] * 4
-        else:
-            self.single_act[bank] = t
-            self.faw_units = (self.faw_units + [t])[-4:]
+
+    def _miss_act(self, bank: int) -> int:
+        """The cycle the ACT of a row miss to `bank` would issue at, after the PRE it needs:
+        both issued on a copy of the state, which is then restored."""
+        saved = (self.last, {c: list(v) for c, v in self.last_at.items()},
+                 {c: list(v) for c, v in self.last_grp.items()}, dict(self.last_ch),
+                 list(self.acts), len(self.commands))
+        if any(self.open_row[b] >= 0 for b in self._targets(bank)):
+            self._issue("PRE", bank)
+        t = self._issue("ACT", bank)
+        self.last, self.last_at, self.last_grp, self.last_ch, self.acts, n = saved
+        del self.commands[n:]
+        return t
 
     def _refresh(self) -> None:
         if any(r >= 0 for r in self.open_row):
             self._precharge(-1)
-        self.ref = self._issue(max(self.pre) + self.p["tRP"], "REF", -1)
+        self._issue("REF", -1)
         assert self.next_ref is not None
-        self.next_ref += self.p["tREFI"]
+        self.next_ref += self.refi
 
     def _memory(self, rec: np.void, base: int, write: bool) -> None:
-        p = self.p
         unit_row = base + int(rec["row"])
-        k, row = divmod(unit_row, p["rows"])
-        if k >= p["bpu"]:
+        k, row = divmod(unit_row, self.rows)
+        if k >= self.bpu:
             raise ValueError(f"unit row {unit_row} out of range")
-        bank = -1 if int(rec["bank"]) == ALL_BANKS else int(rec["bank"]) // p["bpu"] * p["bpu"] + k
-        banks = self._banks(bank)
-        if all(self.open_row[b] == row for b in banks):
+        if int(rec["bank"]) != ALL_BANKS:
+            bank = int(rec["bank"]) // self.bpu * self.bpu + k
+        else:
+            bank = -1 if self.bpu == 1 else -2 - k  # bank k of every unit
+        targets = self._targets(bank)
+        if all(self.open_row[b] == row for b in targets):
             self.row_hits += 1
         else:
             self.row_misses += 1
-            if any(self.open_row[b] >= 0 for b in banks):
+            just_refreshed = bool(self.commands) and self.commands[-1][2] == "REF"
+            if self.next_ref is not None and not just_refreshed and \
+                    self._miss_act(bank) >= self.next_ref:
+                self._refresh()  # the miss would straddle the refresh due time: refresh first
+            if any(self.open_row[b] >= 0 for b in targets):
                 self._precharge(bank)
             self._activate(bank, row)
-        t = max(self.act[b] for b in banks) + p["tRCD_WR" if write else "tRCD_RD"]
-        t = max(t, self.col + p["tCCD_col"])
-        if write:
-            t = max(t, max(self.rd) + p["tRTW"])
-        else:
-            t = max(t, max(self.wr) + p["tWTR"])
-        t = self._issue(t, "WR" if write else "RD", bank, row, int(rec["col"]))
-        for b in banks:
-            if write:
-                self.wr[b] = t
-            else:
-                self.rd[b] = t
-        self.col = t
+        self._issue("WR" if write else "RD", bank, row, int(rec["col"]))
 
     def run(self, records: np.ndarray, slots: int, tile_rows: int) -> None:
         """Schedule `slots` passes over `records`."""
@@ -137,13 +176,14 @@ class ReferenceScheduler:
                     if any(r >= 0 for r in self.open_row):
                         self._precharge(-1)
                 else:
-                    bank = -1 if int(rec["bank"]) == ALL_BANKS else int(rec["bank"])
-                    self.col = self._issue(self.col + self.p["tCCD_col"], "OP", bank)
+                    self._issue("OP", -1 if int(rec["bank"]) == ALL_BANKS else int(rec["bank"]))
         self.cycles = self._end()
 
     def _end(self) -> int:
-        p = self.p
         if self.last < 0:
             return 0
-        return max(self.last + 1, max(self.rd) + p["rd_done"], max(self.wr) + p["wr_done"],
-                   self.col + p["tCCD_col"], self.ref + p["tRFC"], max(self.pre) + p["tRP"])
+        last = self.last_ch
+        column = max(last["RD"], last["WR"], last["OP"])
+        return max(self.last + 1, last["RD"] + self.rd_done, last["WR"] + self.wr_done,
+                   column + self.slot, last["REF"] + self.gap["tRFC"],
+                   last["PRE"] + self.gap["tRP"])

@@ -26,6 +26,7 @@ from pimisa.dram.core import (
     CoreRun,
     core_params,
     format_csv_lines,
+    nominal_lengths,
 )
 from pimisa.dram.tracefile import COLUMNS, TraceHeader, preset_fingerprint
 from pimisa.fileio import atomic_open
@@ -80,7 +81,7 @@ class ChromeWriter:
 
     def __init__(self, handle: IO[bytes], channels: Sequence[int], limit: int,
                  arch: Arch) -> None:
-        p = core_params(arch)
+        p = core_params(arch) | nominal_lengths(arch)
         self.handle = handle
         self.channels = list(channels)
         self.limit = limit

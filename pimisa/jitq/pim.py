@@ -9,8 +9,9 @@ four (`block(..., per_block=True)`): the four share the PIM units, so a small we
 take a whole slot of every unit. Utilisation = tiles / (slots x units).
 
 Scheduling a launch is the slow part, so its result is cached in memory and on disk, keyed by
-the kernel's command records, the architecture (geometry and timing) and the slot count: a
-changed kernel or preset never reuses a stale time.
+the kernel's command records, the architecture (geometry and timing), the slot count and the
+fingerprint of the scheduler's rules table (`pimisa.dram.rules.fingerprint`): a changed
+kernel, preset or timing rule never reuses a stale time.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from pimisa.arch import Arch
 from pimisa.asm import assemble_file
-from pimisa.dram import time_launch
+from pimisa.dram import rules, time_launch
 from pimisa.errors import InputError
 from pimisa.fileio import atomic_write_bytes
 from pimisa.isa import RECORD_DTYPE
@@ -185,6 +186,7 @@ def _key(kernel: str, program: Program, arch: Arch, slots: int) -> str:
     records = np.ascontiguousarray(program.records, dtype=RECORD_DTYPE)
     h = hashlib.blake2b(digest_size=16)
     h.update(memoryview(records).cast("B"))
-    h.update(json.dumps([CACHE_VERSION, kernel, program.meta.tile_rows, asdict(arch.geometry),
-                         asdict(arch.timing), slots], sort_keys=True).encode())
+    h.update(json.dumps([CACHE_VERSION, rules.fingerprint(), kernel, program.meta.tile_rows,
+                         asdict(arch.geometry), asdict(arch.timing), slots],
+                        sort_keys=True).encode())
     return f"{kernel}-{h.hexdigest()}"
