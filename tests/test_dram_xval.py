@@ -42,8 +42,13 @@ def test_every_deviation_is_of_a_recorded_workload():
         assert name in xval.references(sim)["workloads"], (sim, name)
 
 
-def test_dramsim3_covers_every_dram_workload():
-    recorded = set(xval.references("dramsim3")["workloads"])
+def test_every_simulator_recorded():
+    assert SIMS == list(xval.SIMULATORS)
+
+
+@pytest.mark.parametrize("sim", ["dramsim3", "ramulator2"])
+def test_dram_simulators_cover_every_dram_workload(sim):
+    recorded = set(xval.references(sim)["workloads"])
     assert recorded == {n for n in xval.WORKLOADS if not n.startswith("pim_add_")}
 
 
