@@ -67,7 +67,7 @@ ffibuilder.set_source(
     include_dirs=[str(HERE.relative_to(ROOT))],
     depends=[str((HERE / name).relative_to(ROOT))
              for name in ("dram_core.h", "dram_rules.h", "pimisa_isa.h")],
-    extra_compile_args=["-O2", "-std=c99", "-Wall", "-Wextra"],
+    extra_compile_args=["-O3", "-std=c99", "-Wall", "-Wextra"],  # -O3: unrolled gap loops, ~1.3x
 )
 
 if __name__ == "__main__":
