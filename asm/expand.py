@@ -250,8 +250,8 @@ def decode_source(data: bytes, name: str) -> tuple[str, list[Diagnostic], set[in
 
 # Symbols every source sees, set from the target geometry (and reset by `.arch`), so a kernel
 # can compute word addresses without hard-coding one architecture's row width.
-ARCH_SYMBOLS = {"COLS": "cols", "LANES": "lanes", "VREGS": "vector_registers",
-                "MREGS": "mask_registers", "BANKS": "banks"}
+ARCH_SYMBOLS = {"COLS": "cols", "LANES": "lanes", "LANE_BITS": "lane_bits",
+                "VREGS": "vector_registers", "MREGS": "mask_registers", "BANKS": "banks"}
 
 
 class Assembler:
@@ -316,7 +316,8 @@ class Assembler:
             records, srcmap, self.record_stacks = split(sink.result())
             default = "" if name.startswith("<") else Path(name).stem
             meta = self.meta.kernel_meta(default, self.arch.name)
-            program = Program(records, meta, srcmap, [s.name for s in self.files])
+            program = Program(records, meta, srcmap, [s.name for s in self.files],
+                              self.arch.geometry.lane_bits)
             self.meta.check(program, self.arch.geometry, self.diag)
         except (_Stop, TooManyErrors):
             pass

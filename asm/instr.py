@@ -77,7 +77,10 @@ def resolve(stmt: Instr) -> Spec | None:
     spec = _SPECS.get(mnemonic)
     if spec is not None:
         return spec
-    base, dot, cond = mnemonic.partition(".")
+    if mnemonic in BY_MNEMONIC:  # a lane-type suffix is part of the mnemonic (fadd.bf16)
+        base, dot, cond = mnemonic, "", ""
+    else:
+        base, dot, cond = mnemonic.partition(".")
     ins = BY_MNEMONIC.get(base)
     if ins is None:
         return None
@@ -144,9 +147,24 @@ class Encoder:
     def _col_error(self, v: int) -> str:
         return f"column {v} out of range (0..{self.g.cols - 1})"
 
+    def _check_width(self, stmt: Instr, ins: IsaInstr) -> None:
+        """An error unless the instruction exists at the target's lane width."""
+        w = self.g.lane_bits
+        if w in ins.widths:
+            return
+        root = ins.mnemonic.partition(".")[0]
+        others = [i.mnemonic for i in BY_MNEMONIC.values()
+                  if w in i.widths and i.mnemonic.partition(".")[0] == root]
+        hint = f"; use {' or '.join(others)}" if others else ""
+        raise AsmError((stmt.col, stmt.end),
+                       f"'{ins.mnemonic}' does not exist on {w}-bit lanes (the target has "
+                       f"{self.g.lanes} x {w}-bit lanes; '{ins.mnemonic}' needs "
+                       f"{'/'.join(map(str, ins.widths))}-bit lanes){hint}")
+
     def encode(self, stmt: Instr, spec: Spec, ctx: Any) -> list[Any]:
         """Field values of the record (a list in EMIT_DTYPE order, source fields included)."""
         ins = spec.ins
+        self._check_width(stmt, ins)
         nodes = stmt.operands
         if len(nodes) != len(spec.operands):
             end = nodes[-1].end if nodes else stmt.end
@@ -194,14 +212,19 @@ class Encoder:
                    operand: Any) -> Any:
         if isinstance(value, float):
             if kind != "imm32":
-                raise AsmError(span, f"{operand()} must be {_KIND_TEXT[kind]}, got "
-                               f"{describe(value)}")
+                text = _KIND_TEXT[kind].replace("31", str(self.g.lane_bits - 1))
+                raise AsmError(span, f"{operand()} must be {text}, got {describe(value)}")
+            if self.g.lane_bits == 16:
+                raise AsmError(span, f"{operand()}: a float literal is float32 bits, which do "
+                               "not fit 16-bit lanes; write the lane's bits as an integer: "
+                               f"{_half_bits(value, span)}")
             return _float_bits(value, span)
         if not isinstance(value, (int, np.ndarray)):
             raise AsmError(span, f"{operand()} must be {_KIND_TEXT[kind]}, got {describe(value)}")
         if kind == "shamt":
-            self._range(ctx, value, 0, 31, span, lambda v: f"shift amount {v} out of range "
-                                                           "(0..31)")
+            top = self.g.lane_bits - 1
+            self._range(ctx, value, 0, top, span, lambda v: f"shift amount {v} out of range "
+                                                            f"(0..{top})")
             return value
         if kind == "lanemask":
             top = (1 << self.g.lanes) - 1
@@ -209,6 +232,9 @@ class Encoder:
                         lambda v: f"lane mask {v:#x} out of range (0..{top:#x}: one bit for "
                                   f"each of the {self.g.lanes} lanes)")
             return value
+        if self.g.lane_bits == 16:
+            self._range(ctx, value, -(1 << 15), 0xFFFF, span,
+                        lambda v: f"immediate {v} does not fit 16-bit lanes (-32768..0xffff)")
         self._range(ctx, value, IMM_MIN, IMM_MAX, span,
                     lambda v: f"immediate {v} does not fit 32 bits "
                               f"({IMM_MIN}..{IMM_MAX:#x})")
@@ -228,6 +254,16 @@ class Encoder:
         else:
             rec[6] = self._reg(ctx, value, "b", (suffix.target.col, suffix.target.end),
                                lambda: "a bank suffix")
+
+
+def _half_bits(value: float, span: tuple[int, int]) -> str:
+    """The binary16 and bfloat16 bits of `value`, as the hint of a float literal on 16-bit
+    lanes (bfloat16 rounded to nearest even from the float32)."""
+    f32 = np.uint32(_float_bits(value, span) & 0xFFFFFFFF)
+    with np.errstate(over="ignore"):
+        h = int(np.float16(value).view(np.uint16))
+    b = int((int(f32) + 0x7FFF + ((int(f32) >> 16) & 1)) >> 16)
+    return f"{h:#06x} for FP16 or {b:#06x} for BF16 ({value!r})"
 
 
 def _float_bits(value: float, span: tuple[int, int]) -> int:

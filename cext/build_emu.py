@@ -26,11 +26,12 @@ CDEF = """
 typedef struct { uint8_t op; uint8_t pred; uint8_t rd; uint8_t ra; uint8_t rb; uint8_t cc;
                  uint8_t bank; uint8_t col; uint32_t row; int32_t imm; ...; } pimisa_record;
 typedef struct {
-    uint32_t *mem; uint32_t *vregs; uint32_t *masks;
+    void *mem; void *vregs; uint32_t *masks;
     uint64_t mem_words; uint64_t vreg_words; uint64_t mask_words;
     uint64_t rows; uint64_t tile_rows;
     uint32_t cols; uint32_t lanes; uint32_t nv; uint32_t nm;
     uint32_t channels; uint32_t units_per_channel; uint32_t banks; uint32_t banks_per_unit;
+    uint32_t lane_bits;
     ...;
 } emu_machine;
 typedef struct {
@@ -64,7 +65,7 @@ typedef struct {
 #define EMU_F_SHAMT ...
 #define EMU_F_LANES ...
 uint32_t emu_op_info(uint32_t op);
-int emu_has_definition(uint32_t op);
+int emu_has_definition(uint32_t op, uint32_t lane_bits);
 int emu_run(const emu_machine *m, const pimisa_record *recs, uint64_t n, uint64_t begin,
             uint64_t end, int nthreads, emu_status *status);
 """
@@ -95,7 +96,7 @@ def make_builder(
         sources=[str(base / "emu_core.c")],
         include_dirs=[str(base)],
         depends=[str(base / name) for name in ("emu_core.h", "emu_isa.h", "pimisa_isa.h",
-                                                  "lane_ops.def")],
+                                                  "lane_ops.def", "emu_width.inc")],
         extra_compile_args=FLAGS + list(extra_flags),
         extra_link_args=["-pthread"] + list(extra_flags),
     )

@@ -1,6 +1,7 @@
 /* pimisa emulator core: runs PIM command streams over a whole device's state.
  *
- * State layout (all uint32, C order; the Python side owns the buffers):
+ * State layout (C order; the Python side owns the buffers; mem and vregs hold lanes of
+ * lane_bits bits, uint32_t or uint16_t; masks are uint32_t words):
  *   mem   [rows][cols][units][lanes]  unit rows of every PIM unit, so one all-bank command on
  *                                     (row, col) touches one contiguous slab
  *   vregs [nv][units][lanes]
@@ -21,10 +22,10 @@
 #include "emu_isa.h"
 
 typedef struct {
-    uint32_t *mem;
-    uint32_t *vregs;
+    void *mem;            /* lanes of lane_bits bits */
+    void *vregs;          /* lanes of lane_bits bits */
     uint32_t *masks;
-    uint64_t mem_words;   /* sizes of the three buffers, checked against the geometry */
+    uint64_t mem_words;   /* sizes of the three buffers in elements, checked against the geometry */
     uint64_t vreg_words;
     uint64_t mask_words;
     uint64_t rows;        /* allocated unit rows (slots x tile_rows) */
@@ -37,6 +38,7 @@ typedef struct {
     uint32_t units_per_channel;
     uint32_t banks;       /* banks per channel */
     uint32_t banks_per_unit;
+    uint32_t lane_bits;   /* 32 or 16 */
 } emu_machine;
 
 typedef struct {
@@ -54,7 +56,7 @@ typedef struct {
 
 /* emu_op_info(op): PIMISA_OPINFO[op] (semantics class and EMU_F_* flags, emu_isa.h). */
 uint32_t emu_op_info(uint32_t op);
-int emu_has_definition(uint32_t op);
+int emu_has_definition(uint32_t op, uint32_t lane_bits);
 int emu_run(const emu_machine *m, const pimisa_record *recs, uint64_t n, uint64_t begin,
             uint64_t end, int nthreads, emu_status *status);
 

@@ -3,12 +3,14 @@
 #define PIMISA_ISA_H
 #include <stdint.h>
 
-#define PIMISA_ISA_HASH 0xfd084c1049ebe1a9ULL
+#define PIMISA_ISA_HASH 0xb00dadb219171e3eULL
 #define PIMISA_ALL_BANKS 0xFF
 #define PIMISA_PRED_ON 0x80
 #define PIMISA_PRED_INVERT 0x40
 #define PIMISA_PRED_MASK_BITS 0x3F
 #define PIMISA_CANONICAL_NAN 0x7FC00000u
+#define PIMISA_CANONICAL_NAN_F16 0x7E00u
+#define PIMISA_CANONICAL_NAN_BF16 0x7FC0u
 
 typedef struct {
     uint8_t op;
@@ -55,6 +57,14 @@ typedef struct {
 #define OP_FSUB 0x31  /* fsub vd, va, vb */
 #define OP_FMUL 0x32  /* fmul vd, va, vb */
 #define OP_FMAC 0x33  /* fmac vd, va, vb */
+#define OP_FADD_F16 0x34  /* fadd.f16 vd, va, vb */
+#define OP_FSUB_F16 0x35  /* fsub.f16 vd, va, vb */
+#define OP_FMUL_F16 0x36  /* fmul.f16 vd, va, vb */
+#define OP_FMAC_F16 0x37  /* fmac.f16 vd, va, vb */
+#define OP_FADD_BF16 0x38  /* fadd.bf16 vd, va, vb */
+#define OP_FSUB_BF16 0x39  /* fsub.bf16 vd, va, vb */
+#define OP_FMUL_BF16 0x3A  /* fmul.bf16 vd, va, vb */
+#define OP_FMAC_BF16 0x3B  /* fmac.bf16 vd, va, vb */
 #define OP_CMP 0x40  /* cmp.<cc> md, va, vb */
 #define OP_CMPI 0x41  /* cmpi.<cc> md, va, imm */
 #define OP_MAND 0x48  /* mand md, ma, mb */

@@ -3,6 +3,11 @@
 Bundled presets live in `pimisa/presets/*.toml`; a user may pass the path of their own file of
 the same shape. Validation reports every bad field at once (unknown key, wrong type,
 impossible value), one line each.
+
+Any geometry field of a preset can be overridden where an architecture is named:
+`NAME:FIELD=VALUE[,FIELD=VALUE...]` (e.g. `hbm2-pim:lane_bits=32`, `hbm3:lane_bits=16`), the
+same for a file (`my.toml:lane_bits=16`); the overridden architecture is validated like a file
+and keeps the whole spec as its name, so a kernel assembled for it records how to rebuild it.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from pimisa.errors import InputError
 from pimisa.fileio import parse_toml, read_text
 from pimisa.isa import ALL_BANKS, FIELD_BITS, PRED_MASK_BITS
 
 DEFAULT_ARCH = "hbm3"
-LANE_BITS = 32
+LANE_BITS = 32  # the default lane width (a preset without lane_bits)
+LANE_WIDTHS = (32, 16)
 MAX_LANES = 16
 
 
@@ -32,10 +40,16 @@ class Geometry:
     rows: int
     row_bytes: int
     word_bits: int
-    lanes: int
+    lanes: int  # word_bits / lane_bits (optional in TOML: derived when absent)
     vector_registers: int
     mask_registers: int
     banks_per_pim_unit: int
+    lane_bits: int = LANE_BITS  # bits per SIMD lane: 32 or 16 (optional in TOML: 32)
+
+    @property
+    def lane_dtype(self) -> np.dtype:
+        """numpy dtype of one lane: uint32 or uint16 (registers and memory hold these)."""
+        return np.dtype(np.uint16 if self.lane_bits == 16 else np.uint32)
 
     @property
     def cols(self) -> int:
@@ -127,14 +141,14 @@ class Arch:
         }
 
 
-_OPTIONAL = {"tRTW"}
+_OPTIONAL = {"tRTW", "lanes", "lane_bits"}
 
 # Upper bound of every preset field (the lower bound is 0; some fields check more below):
 # sizes far beyond any real device, and timing values that fit the schedulers' 32-bit gaps.
 FIELD_MAX: dict[str, int | float] = {
     "stacks": 64, "channels": 1024, "bank_groups": 64, "rows": 1 << 20,
     "row_bytes": 1 << 16, "word_bits": 4096, "vector_registers": 255, "mask_registers": 64,
-    "banks_per_pim_unit": 64, "tCK_ns": 1e6,
+    "banks_per_pim_unit": 64, "lane_bits": 32, "tCK_ns": 1e6,
 }
 DEFAULT_MAX = {"geometry": 1 << 16, "timing": 1 << 24}
 
@@ -180,8 +194,11 @@ def _check_geometry(g: Geometry, errors: list[str], where: str) -> None:
                  "word_bits", "lanes", "vector_registers", "banks_per_pim_unit"):
         if getattr(g, name) < 1:
             bad(f"{name} must be at least 1")
-    if g.lanes * LANE_BITS != g.word_bits:
-        bad(f"word_bits ({g.word_bits}) must equal lanes x {LANE_BITS} ({g.lanes * LANE_BITS})")
+    if g.lane_bits not in LANE_WIDTHS:
+        bad(f"lane_bits must be 32 or 16, got {g.lane_bits}")
+    elif g.lanes * g.lane_bits != g.word_bits:
+        bad(f"word_bits ({g.word_bits}) must equal lanes x lane_bits ({g.lanes} x "
+            f"{g.lane_bits} = {g.lanes * g.lane_bits})")
     if g.lanes > MAX_LANES:
         bad(f"lanes must be at most {MAX_LANES} (a lane-mask immediate is a signed 32-bit "
             f"field), got {g.lanes}")
@@ -236,6 +253,9 @@ def parse_arch(doc: dict[str, object], where: str) -> Arch:
     tvals = _check_section(Timing, doc.get("timing"), "timing", errors, where)
     if errors:
         raise InputError("\n".join(errors))
+    gvals.setdefault("lane_bits", LANE_BITS)
+    if "lanes" not in gvals:
+        gvals["lanes"] = int(gvals["word_bits"]) // max(int(gvals["lane_bits"]), 1)  # type: ignore[call-overload]
     geometry = Geometry(**gvals)  # type: ignore[arg-type]
     timing = Timing(**tvals)  # type: ignore[arg-type]
     _check_geometry(geometry, errors, where)
@@ -251,10 +271,36 @@ def preset_names() -> list[str]:
     return sorted(f.name[:-5] for f in files if f.name.endswith(".toml"))
 
 
+def _split_overrides(spec: str) -> tuple[str, dict[str, int]]:
+    """`NAME:FIELD=VALUE,...` -> (NAME, {FIELD: VALUE}); no `:...=` part: no overrides."""
+    base, colon, tail = spec.rpartition(":")
+    if not colon or "=" not in tail or not base:
+        return spec, {}
+    overrides: dict[str, int] = {}
+    fields = {f.name for f in dataclasses.fields(Geometry)}
+    for item in tail.split(","):
+        key, eq, value = (part.strip() for part in item.partition("="))
+        if not eq or key not in fields:
+            raise InputError(f"architecture {spec!r}: {item.strip()!r} is not FIELD=VALUE with a "
+                             f"geometry field ({', '.join(sorted(fields))})")
+        try:
+            overrides[key] = int(value, 0)
+        except ValueError:
+            raise InputError(f"architecture {spec!r}: {key} must be an integer, got "
+                             f"{value[:24]!r}") from None
+    return base, overrides
+
+
 def load_arch(spec: str | Path | None = None) -> Arch:
-    """Load a bundled preset by name, or a user preset from a .toml path (default: hbm3)."""
+    """Load a bundled preset by name, or a user preset from a .toml path (default: hbm3),
+    either with optional geometry overrides (`hbm2-pim:lane_bits=32`, module docstring)."""
     spec = DEFAULT_ARCH if spec is None else spec
-    text_spec = str(spec)
+    base, overrides = _split_overrides(str(spec))
+    arch = _load_base(base, overrides, str(spec))
+    return arch
+
+
+def _load_base(text_spec: str, overrides: dict[str, int], full: str) -> Arch:
     if text_spec.endswith(".toml") or "/" in text_spec:
         path = Path(text_spec)
         text = read_text(path, "preset")
@@ -268,4 +314,13 @@ def load_arch(spec: str | Path | None = None) -> Arch:
         text = resources.files("pimisa.presets").joinpath(f"{text_spec}.toml").read_text()
         where = f"preset {text_spec}"
     doc = parse_toml(text, where)
+    if overrides:
+        geometry = doc.get("geometry")
+        if isinstance(geometry, dict):
+            if "lane_bits" in overrides and "lanes" not in overrides:
+                geometry.pop("lanes", None)  # derived again from the new lane width
+            geometry.update(overrides)
+        where = f"architecture {full}"
+        arch = parse_arch(doc, where)
+        return dataclasses.replace(arch, name=full)
     return parse_arch(doc, where)

@@ -16,8 +16,11 @@ from pimisa.emulator.opinfo import FLAG_DOCS, FLAGS, c_flags
 from pimisa.isa import (
     ALL_BANKS,
     CANONICAL_NAN,
+    CANONICAL_NAN_BF16,
+    CANONICAL_NAN_F16,
     CONDITIONS,
     ISA_HASH,
+    LANE_WIDTHS,
     OPERAND_KINDS,
     PRED_INVERT,
     PRED_MASK_BITS,
@@ -49,6 +52,8 @@ def c_header() -> str:
         f"#define PIMISA_PRED_INVERT 0x{PRED_INVERT:02X}",
         f"#define PIMISA_PRED_MASK_BITS 0x{PRED_MASK_BITS:02X}",
         f"#define PIMISA_CANONICAL_NAN 0x{CANONICAL_NAN:08X}u",
+        f"#define PIMISA_CANONICAL_NAN_F16 0x{CANONICAL_NAN_F16:04X}u",
+        f"#define PIMISA_CANONICAL_NAN_BF16 0x{CANONICAL_NAN_BF16:04X}u",
         "",
         "typedef struct {",
     ]
@@ -56,7 +61,7 @@ def c_header() -> str:
         lines.append(f"    {_C_TYPES[RECORD_DTYPE[name].str]} {name};")
     lines += [f"}} pimisa_record; /* {RECORD_DTYPE.itemsize} bytes */", ""]
     for ins in TABLE:
-        lines.append(f"#define OP_{ins.mnemonic.upper()} 0x{ins.opcode:02X}  /* {ins.syntax} */")
+        lines.append(f"#define OP_{ins.c_name} 0x{ins.opcode:02X}  /* {ins.syntax} */")
     lines.append("")
     for i, cls in enumerate(SEM_CLASSES):
         lines.append(f"#define SEM_{cls.upper()} {i}")
@@ -76,19 +81,53 @@ def isa_markdown() -> str:
         "# pimisa ISA reference",
         "",
         "Generated from `pimisa/isa.py` by `python -m pimisa.codegen`; a test fails when this",
-        "file is stale. Every lane is 32 bits; registers hold raw bits viewed as int32, uint32 or",
-        "float32 by each operation. Float results that are NaN become 0x7FC00000.",
+        "file is stale.",
         "",
         f"ISA hash: `{ISA_HASH:#018x}`",
         "",
+        "## Lane widths",
+        "",
+        "A geometry's `lane_bits` (docs/files.md; `pimisa arch --show NAME`) makes its PIM unit",
+        "word `word_bits / lane_bits` lanes of 32 or 16 bits: `hbm3` and `lpddr5x` have 8 x 32,",
+        "`hbm2-pim` 16 x 16 (Samsung's HBM-PIM, whose PIM unit computes 16 FP16 lanes of a",
+        "256-bit word). Any preset takes the other width as `NAME:lane_bits=16|32`",
+        "(`--arch hbm3:lane_bits=16`). Registers hold raw lane bits; each operation views them",
+        "as it needs:",
+        "",
+        "| | 32-bit lanes | 16-bit lanes |",
+        "|---|---|---|",
+        "| integer ops | uint32 / int32, wrapping | uint16 / int16, wrapping |",
+        "| shift amounts `sh` | 0..31 | 0..15 |",
+        "| immediates | 32 bits | the low 16 bits act (the assembler takes -32768..0xffff) |",
+        "| float ops | `fadd` `fsub` `fmul` `fmac`: float32 | `.f16`: IEEE binary16, `.bf16`: "
+        "bfloat16 |",
+        f"| NaN results | `0x{CANONICAL_NAN:08X}` | `0x{CANONICAL_NAN_F16:04X}` (FP16), "
+        f"`0x{CANONICAL_NAN_BF16:04X}` (BF16) |",
+        "| lane masks | 8 bits | 16 bits |",
+        "",
+        "A kernel selects FP16 or BF16 per instruction by the lane-type suffix of the mnemonic",
+        "(`fmac.f16 v0, v1, v2`, `fadd.bf16 v3, v3, v4`): one lane holds either, and a kernel may",
+        "mix them. The float32 ops exist only on 32-bit lanes and the suffixed ones only on",
+        "16-bit lanes; the assembler reports any other use at its line and column, and running a",
+        "program on a machine of another lane width is an error (the .pimb header records the",
+        "width). A 16-bit float op converts both operands exactly to float32, computes in",
+        "float32 and rounds the result to nearest, ties to even, to the lane type, subnormals",
+        "included, as numpy's float16 and ml_dtypes' bfloat16 arithmetic do (float32 holds the",
+        "exact result of a binary16 or bfloat16 add, subtract or multiply to within the",
+        "2p + 2 bits that make this double rounding exact: Figueroa, \"When is double rounding",
+        "innocuous?\", SIGNUM Newsletter 30(3), 1995). `fmac` rounds twice (the product, then",
+        "the sum). NaN results are the canonical quiet NaN above (positive, top fraction bit",
+        "only), whatever the operands' NaN payloads.",
+        "",
         "## Instructions",
         "",
-        "| opcode | syntax | class | predicable | description |",
-        "|---|---|---|---|---|",
+        "| opcode | syntax | class | predicable | 32-bit lanes | 16-bit lanes |",
+        "|---|---|---|---|---|---|",
     ]
     for ins in TABLE:
+        cells = [(ins.doc_at(w) or "—").replace("|", "\\|") for w in (32, 16)]
         out.append(f"| `0x{ins.opcode:02X}` | `{ins.syntax}` | {ins.sem_class} | "
-                   f"{'yes' if ins.predicable else 'no'} | {ins.doc} |")
+                   f"{'yes' if ins.predicable else 'no'} | {cells[0]} | {cells[1]} |")
     out += [
         "",
         "## Operands",
@@ -177,7 +216,7 @@ def emu_header() -> str:
     lines += ["", "/* Class and operand flags of each opcode (0: no instruction). */",
               "static const uint32_t PIMISA_OPINFO[256] = {"]
     for ins in TABLE:
-        lines.append(f"    [OP_{ins.mnemonic.upper()}] = 0x{c_flags(ins.opcode):05X},")
+        lines.append(f"    [OP_{ins.c_name}] = 0x{c_flags(ins.opcode):05X},")
     lines += ["};", "", "/* Limit kinds of a record field. */"]
     for i, (name, limit) in enumerate(v.LIMITS.items()):
         lines.append(f"#define PIMISA_LIM_{name.upper()} {i}  /* {limit.doc} */")
@@ -217,14 +256,29 @@ def emu_header() -> str:
     lines += [
         "}",
         "",
-        "/* The limit kind of each field (record order) of each opcode. */",
-        "static const uint8_t PIMISA_FIELD_LIMITS[256][PIMISA_NUM_FIELDS] = {",
+        "/* Lane widths: PIMISA_FIELD_LIMITS[pimisa_width_index(lane bits)] (-1: none). */",
+        f"#define PIMISA_NUM_WIDTHS {len(LANE_WIDTHS)}",
+        "static inline int pimisa_width_index(uint32_t lane_bits) {",
+        "    switch (lane_bits) {",
+        *[f"    case {w}: return {i};" for i, w in enumerate(LANE_WIDTHS)],
+        "    default: return -1;",
+        "    }",
+        "}",
+        "",
+        "typedef uint8_t pimisa_kinds[PIMISA_NUM_FIELDS];",
+        "",
+        "/* The limit kind of each field (record order) of each opcode, per lane width (an",
+        " * instruction that does not exist at a width has the unknown opcode's kinds there). */",
+        "static const pimisa_kinds PIMISA_FIELD_LIMITS[PIMISA_NUM_WIDTHS][256] = {",
     ]
     names = list(v.LIMITS)
-    for op in range(256):
-        kinds = v.FIELD_KINDS[op]
-        row = ", ".join(str(names.index(kinds[f])) for f in v.FIELDS)
-        lines.append(f"    {{{row}}},  /* {op:#04x} */")
+    for w in LANE_WIDTHS:
+        lines.append(f"  {{ /* {w}-bit lanes */")
+        for op in range(256):
+            kinds = v.FIELD_KINDS[w][op]
+            row = ", ".join(str(names.index(kinds[f])) for f in v.FIELDS)
+            lines.append(f"    {{{row}}},  /* {op:#04x} */")
+        lines.append("  },")
     lines += ["};", "", "#endif", ""]
     return "\n".join(lines)
 

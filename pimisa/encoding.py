@@ -73,7 +73,8 @@ def _fmt_imm(value: int, kind: str) -> str:
         return str(value)
     if kind == "lanemask":
         return f"{value:#x}"
-    return str(value) if -4096 <= value <= 4096 else f"{value & 0xFFFFFFFF:#x}"
+    # negative values of 16-bit lanes' range stay decimal (their hex would not fit 16 bits)
+    return str(value) if -(1 << 15) <= value <= 4096 else f"{value & 0xFFFFFFFF:#x}"
 
 
 def disassemble_one(rec: np.void | np.ndarray) -> str:

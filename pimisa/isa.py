@@ -4,9 +4,14 @@ Everything else about instructions is derived from this table: the record encode
 disassembler (`pimisa.encoding`), the assembler's operand checks, the numpy twin's semantics
 (the `sem` functions below), the generated C header, docs/isa.md and the hypothesis strategies.
 
-A command is one fixed-width record (RECORD_DTYPE). Lanes are 32-bit; values live in registers
-as uint32 and are viewed as int32 or float32 by the operation. Float results that are NaN are
-canonicalised to 0x7FC00000 so every backend agrees bit for bit.
+A command is one fixed-width record (RECORD_DTYPE). Lanes are 32 or 16 bits (the geometry's
+`lane_bits`, LANE_WIDTHS); values live in registers as uint32 or uint16 and are viewed as
+int32/int16, float32 or (16-bit lanes) binary16 / bfloat16 by the operation. Each instruction
+lists the widths it exists at (`Instr.widths`): the float32 ops only at 32 bits, their `.f16`
+and `.bf16` forms only at 16 bits, everything else at both. Float results that are NaN are
+canonicalised (float32 0x7FC00000, binary16 0x7E00, bfloat16 0x7FC0: the positive quiet NaN
+with only the top fraction bit set, numpy's and ml_dtypes' default NaN) so every backend agrees
+bit for bit.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,6 +47,10 @@ PRED_ON = 0x80
 PRED_INVERT = 0x40
 PRED_MASK_BITS = 0x3F
 CANONICAL_NAN = 0x7FC00000
+CANONICAL_NAN_F16 = 0x7E00
+CANONICAL_NAN_BF16 = 0x7FC0
+LANE_WIDTHS = (32, 16)  # lane bits a geometry may have; every instruction exists at some
+LANE_DTYPES = {32: np.dtype(np.uint32), 16: np.dtype(np.uint16)}
 
 # Field widths in bits, for validation of the table and of operand values.
 FIELD_BITS = {name: RECORD_DTYPE[name].itemsize * 8 for name in RECORD_DTYPE.names}
@@ -91,12 +101,24 @@ U32 = np.uint32
 # Every `sem` has this one signature: sem(d, a, b, imm) -> the new value of the destination,
 # from its old lanes d, the source lanes a and b (va/vb, or ma/mb for mask instructions; a
 # source the instruction lacks is given as any lanes of the right shape) and the immediate
-# (int). Arrays are uint32 lanes; the result has their shape.
+# (int). The lane width is the arrays' dtype: uint32 lanes on 32-bit geometries, uint16 on
+# 16-bit ones (LANE_DTYPES; mask words are always uint32); the result has their shape and
+# dtype, and an immediate acts with its low lane-width bits.
 Sem = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 
 
+def _bits(x: np.ndarray) -> int:
+    return x.dtype.itemsize * 8
+
+
+def _imm(x: np.ndarray, i: int) -> np.generic:
+    """The immediate as a lane value of x's width (its low lane-width bits)."""
+    return x.dtype.type(i & ((1 << _bits(x)) - 1))
+
+
 def _i32(x: np.ndarray) -> np.ndarray:
-    return x.view(np.int32)
+    """The signed view of lanes of either width."""
+    return x.view(np.int16 if x.dtype.itemsize == 2 else np.int32)
 
 
 def _f32(x: np.ndarray) -> np.ndarray:
@@ -116,29 +138,69 @@ def _float_op(op: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray,
 
 
 def _shl(a: np.ndarray, s: np.ndarray) -> np.ndarray:
-    s = s.astype(np.uint64)
-    return np.where(s >= 32, 0, (a.astype(np.uint64) << np.minimum(s, 31)) & 0xFFFFFFFF).astype(U32)
+    w, s = _bits(a), s.astype(np.uint64)
+    keep = (1 << w) - 1
+    return np.where(s >= w, 0, (a.astype(np.uint64) << np.minimum(s, w - 1)) & keep).astype(a.dtype)
 
 
 def _shr(a: np.ndarray, s: np.ndarray) -> np.ndarray:
-    s = s.astype(np.uint64)
-    return np.where(s >= 32, 0, a.astype(np.uint64) >> np.minimum(s, 31)).astype(U32)
+    w, s = _bits(a), s.astype(np.uint64)
+    return np.where(s >= w, 0, a.astype(np.uint64) >> np.minimum(s, w - 1)).astype(a.dtype)
 
 
 def _sra(a: np.ndarray, s: np.ndarray) -> np.ndarray:
-    s = np.minimum(s.astype(np.int64), 31)
-    return (_i32(a).astype(np.int64) >> s).astype(np.int32).view(U32)
+    s = np.minimum(s.astype(np.int64), _bits(a) - 1)
+    signed = _i32(a)
+    return (signed.astype(np.int64) >> s).astype(signed.dtype).view(a.dtype)
 
 
 def _shr_rne(a: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Logical right shift rounding half to even with the bits shifted out (s >= 33 gives 0)."""
+    """Logical right shift rounding half to even with the bits shifted out (s >= W+1 gives 0)."""
     a64 = a.astype(np.uint64)
     s64 = np.minimum(s.astype(np.uint64), 40)
     q = a64 >> s64
     half = np.where(s64 == 0, 0, np.uint64(1) << np.maximum(s64, 1) - 1)
     rem = a64 - (q << s64)
     up = (rem > half) | ((rem == half) & (half != 0) & ((q & 1) == 1))
-    return (q + up).astype(U32)
+    return (q + up).astype(a.dtype)
+
+
+def _round_f16(r: np.ndarray) -> np.ndarray:
+    """float32 values -> binary16 bits, rounded to nearest even (numpy's cast), NaN canonical."""
+    bits = r.astype(np.float16).view(np.uint16)
+    return np.where(np.isnan(r), np.uint16(CANONICAL_NAN_F16), bits).astype(np.uint16)
+
+
+def _round_bf16(r: np.ndarray) -> np.ndarray:
+    """float32 values -> bfloat16 bits, rounded to nearest even on the bits, NaN canonical."""
+    f = np.ascontiguousarray(r, dtype=np.float32).view(U32).astype(np.uint64)
+    bits = ((f + 0x7FFF + ((f >> 16) & 1)) >> 16).astype(np.uint16)
+    return np.where(np.isnan(r), np.uint16(CANONICAL_NAN_BF16), bits).astype(np.uint16)
+
+
+# 16-bit float lane types: bits -> exact float32 values, float32 -> rounded bits.
+_HALF_TYPES: dict[str, tuple[Callable[[np.ndarray], np.ndarray],
+                             Callable[[np.ndarray], np.ndarray]]] = {
+    "f16": (lambda x: x.view(np.float16).astype(np.float32), _round_f16),
+    "bf16": (lambda x: (x.astype(U32) << 16).view(np.float32), _round_bf16),
+}
+
+
+def _half_op(kind: str, op: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray,
+             b: np.ndarray) -> np.ndarray:
+    """A binary16 / bfloat16 lane op: the exact float32 operands, the float32 op, rounded to
+    nearest even to the lane type (float32 holds the exact sum, difference and product of two
+    binary16 values closely enough that this is the correctly rounded result)."""
+    widen, narrow = _HALF_TYPES[kind]
+    with np.errstate(all="ignore"):
+        return narrow(op(widen(a), widen(b)))
+
+
+def _half_sem(kind: str, op: Callable[[np.ndarray, np.ndarray], np.ndarray] | None) -> Sem:
+    """The sem of a 16-bit float instruction (op None: fmac, vd + va * vb rounded twice)."""
+    if op is None:
+        return lambda d, a, b, i: _half_op(kind, np.add, d, _half_op(kind, np.multiply, a, b))
+    return lambda d, a, b, i: _half_op(kind, op, a, b)
 
 
 def _imm_i32(i: int) -> np.int32:
@@ -170,6 +232,20 @@ class Instr:
     sem: Sem | None = None  # numpy semantics: sem(d, a, b, imm), see the sem_class
     predicable: bool = True
     touches_memory: bool = False
+    widths: tuple[int, ...] = LANE_WIDTHS  # lane bits the instruction exists at
+
+    def doc_at(self, width: int) -> str:
+        """The doc with the lane width W spelled out (e.g. "0..W-1" -> "0..15"), or "" when
+        the instruction does not exist at that width."""
+        if width not in self.widths:
+            return ""
+        return re.sub(r"\b(int)?W([+-]1)?\b",
+                      lambda m: (m.group(1) or "") + str(width + int(m.group(2) or 0)), self.doc)
+
+    @property
+    def c_name(self) -> str:
+        """The name of its OP_ constant in C, e.g. FADD_BF16 for fadd.bf16."""
+        return self.mnemonic.upper().replace(".", "_")
 
     @property
     def syntax(self) -> str:
@@ -193,8 +269,10 @@ TABLE: tuple[Instr, ...] = (
     Instr("st", 0x09, ("va", "mem"), "store", "Store va into the column word [row, col].",
           touches_memory=True),
     Instr("mov", 0x10, ("vd", "va"), "lane", "vd = va.", lambda d, a, b, i: a),
-    Instr("li", 0x11, ("vd", "imm"), "lane", "vd = imm in every lane (float literals as bits).",
-          lambda d, a, b, i: np.broadcast_to(U32(i & 0xFFFFFFFF), a.shape).copy()),
+    Instr("li", 0x11, ("vd", "imm"), "lane",
+          "vd = imm in every lane (its low W bits; a float literal: its float32 bits, 32-bit "
+          "lanes only).",
+          lambda d, a, b, i: np.broadcast_to(_imm(a, i), a.shape).copy()),
     Instr("not", 0x12, ("vd", "va"), "lane", "vd = ~va (bitwise).", lambda d, a, b, i: ~a),
     Instr("add", 0x13, ("vd", "va", "vb"), "lane", "vd = va + vb (wrapping).",
           lambda d, a, b, i: a + b),
@@ -203,47 +281,57 @@ TABLE: tuple[Instr, ...] = (
     Instr("and", 0x15, ("vd", "va", "vb"), "lane", "vd = va & vb.", lambda d, a, b, i: a & b),
     Instr("or", 0x16, ("vd", "va", "vb"), "lane", "vd = va | vb.", lambda d, a, b, i: a | b),
     Instr("xor", 0x17, ("vd", "va", "vb"), "lane", "vd = va ^ vb.", lambda d, a, b, i: a ^ b),
-    Instr("min", 0x18, ("vd", "va", "vb"), "lane", "vd = min(va, vb), signed.",
-          lambda d, a, b, i: np.minimum(_i32(a), _i32(b)).view(U32)),
-    Instr("max", 0x19, ("vd", "va", "vb"), "lane", "vd = max(va, vb), signed.",
-          lambda d, a, b, i: np.maximum(_i32(a), _i32(b)).view(U32)),
+    Instr("min", 0x18, ("vd", "va", "vb"), "lane", "vd = min(va, vb), signed (intW).",
+          lambda d, a, b, i: np.minimum(_i32(a), _i32(b)).view(a.dtype)),
+    Instr("max", 0x19, ("vd", "va", "vb"), "lane", "vd = max(va, vb), signed (intW).",
+          lambda d, a, b, i: np.maximum(_i32(a), _i32(b)).view(a.dtype)),
     Instr("minu", 0x1A, ("vd", "va", "vb"), "lane", "vd = min(va, vb), unsigned.",
           lambda d, a, b, i: np.minimum(a, b)),
     Instr("maxu", 0x1B, ("vd", "va", "vb"), "lane", "vd = max(va, vb), unsigned.",
           lambda d, a, b, i: np.maximum(a, b)),
-    Instr("mul", 0x1C, ("vd", "va", "vb"), "lane", "vd = low 32 bits of va * vb.",
+    Instr("mul", 0x1C, ("vd", "va", "vb"), "lane", "vd = low W bits of va * vb.",
           lambda d, a, b, i: a * b),
     Instr("addi", 0x20, ("vd", "va", "imm"), "lane", "vd = va + imm (wrapping).",
-          lambda d, a, b, i: a + U32(i & 0xFFFFFFFF)),
+          lambda d, a, b, i: a + _imm(a, i)),
     Instr("andi", 0x21, ("vd", "va", "imm"), "lane", "vd = va & imm.",
-          lambda d, a, b, i: a & U32(i & 0xFFFFFFFF)),
+          lambda d, a, b, i: a & _imm(a, i)),
     Instr("ori", 0x22, ("vd", "va", "imm"), "lane", "vd = va | imm.",
-          lambda d, a, b, i: a | U32(i & 0xFFFFFFFF)),
+          lambda d, a, b, i: a | _imm(a, i)),
     Instr("xori", 0x23, ("vd", "va", "imm"), "lane", "vd = va ^ imm.",
-          lambda d, a, b, i: a ^ U32(i & 0xFFFFFFFF)),
-    Instr("slli", 0x24, ("vd", "va", "sh"), "lane", "vd = va << sh (sh in 0..31).",
-          lambda d, a, b, i: a << U32(i)),
-    Instr("srli", 0x25, ("vd", "va", "sh"), "lane", "vd = va >> sh, logical (sh in 0..31).",
-          lambda d, a, b, i: a >> U32(i)),
-    Instr("srai", 0x26, ("vd", "va", "sh"), "lane", "vd = va >> sh, arithmetic (sh in 0..31).",
-          lambda d, a, b, i: (_i32(a) >> np.int32(i)).view(U32)),
+          lambda d, a, b, i: a ^ _imm(a, i)),
+    Instr("slli", 0x24, ("vd", "va", "sh"), "lane", "vd = va << sh (sh in 0..W-1).",
+          lambda d, a, b, i: a << _imm(a, i)),
+    Instr("srli", 0x25, ("vd", "va", "sh"), "lane", "vd = va >> sh, logical (sh in 0..W-1).",
+          lambda d, a, b, i: a >> _imm(a, i)),
+    Instr("srai", 0x26, ("vd", "va", "sh"), "lane", "vd = va >> sh, arithmetic (sh in 0..W-1).",
+          lambda d, a, b, i: (_i32(a) >> _i32(_imm(a, i))).view(a.dtype)),
     Instr("mini", 0x27, ("vd", "va", "imm"), "lane", "vd = min(va, imm), signed.",
-          lambda d, a, b, i: np.minimum(_i32(a), _imm_i32(i)).view(U32)),
+          lambda d, a, b, i: np.minimum(_i32(a), _imm_i32(i)).view(U32), widths=(32,)),
     Instr("maxi", 0x28, ("vd", "va", "imm"), "lane", "vd = max(va, imm), signed.",
-          lambda d, a, b, i: np.maximum(_i32(a), _imm_i32(i)).view(U32)),
+          lambda d, a, b, i: np.maximum(_i32(a), _imm_i32(i)).view(U32), widths=(32,)),
     Instr("minui", 0x29, ("vd", "va", "imm"), "lane", "vd = min(va, imm), unsigned.",
-          lambda d, a, b, i: np.minimum(a, U32(i & 0xFFFFFFFF))),
+          lambda d, a, b, i: np.minimum(a, U32(i & 0xFFFFFFFF)), widths=(32,)),
     Instr("maxui", 0x2A, ("vd", "va", "imm"), "lane", "vd = max(va, imm), unsigned.",
-          lambda d, a, b, i: np.maximum(a, U32(i & 0xFFFFFFFF))),
+          lambda d, a, b, i: np.maximum(a, U32(i & 0xFFFFFFFF)), widths=(32,)),
     Instr("fadd", 0x30, ("vd", "va", "vb"), "lane", "vd = va + vb in float32.",
-          lambda d, a, b, i: _float_op(np.add, a, b)),
+          lambda d, a, b, i: _float_op(np.add, a, b), widths=(32,)),
     Instr("fsub", 0x31, ("vd", "va", "vb"), "lane", "vd = va - vb in float32.",
-          lambda d, a, b, i: _float_op(np.subtract, a, b)),
+          lambda d, a, b, i: _float_op(np.subtract, a, b), widths=(32,)),
     Instr("fmul", 0x32, ("vd", "va", "vb"), "lane", "vd = va * vb in float32.",
-          lambda d, a, b, i: _float_op(np.multiply, a, b)),
+          lambda d, a, b, i: _float_op(np.multiply, a, b), widths=(32,)),
     Instr("fmac", 0x33, ("vd", "va", "vb"), "lane_acc",
           "vd = vd + va * vb in float32 (two roundings, not fused).",
-          lambda d, a, b, i: _float_op(np.add, d, _float_op(np.multiply, a, b))),
+          lambda d, a, b, i: _float_op(np.add, d, _float_op(np.multiply, a, b)), widths=(32,)),
+    *(Instr(f"{name}.{kind}", base + k, ("vd", "va", "vb"),
+            "lane_acc" if name == "fmac" else "lane", f"{doc} in {title}{note}.", sem,
+            widths=(16,))
+      for kind, base, title in (("f16", 0x34, "IEEE binary16 (FP16)"),
+                                ("bf16", 0x38, "bfloat16 (BF16)"))
+      for k, (name, doc, note, sem) in enumerate((
+          ("fadd", "vd = va + vb", "", _half_sem(kind, np.add)),
+          ("fsub", "vd = va - vb", "", _half_sem(kind, np.subtract)),
+          ("fmul", "vd = va * vb", "", _half_sem(kind, np.multiply)),
+          ("fmac", "vd = vd + va * vb", " (two roundings, not fused)", _half_sem(kind, None))))),
     Instr("cmp", 0x40, ("cc", "md", "va", "vb"), "compare",
           "Masked compare: md = (va <cc> vb) per lane; under a predicate only selected lanes "
           "of md change."),
@@ -260,13 +348,13 @@ TABLE: tuple[Instr, ...] = (
     Instr("mset", 0x4C, ("md", "lanes"), "mask", "md = lanes (bit k selects lane k).",
           lambda d, a, b, i: np.broadcast_to(U32(i), a.shape).copy(), predicable=False),
     Instr("shlv", 0x50, ("vd", "va", "vb"), "lane",
-          "Intra-lane shift: vd = va << vb per lane (amounts >= 32 give 0).",
+          "Intra-lane shift: vd = va << vb per lane (amounts >= W give 0).",
           lambda d, a, b, i: _shl(a, b)),
     Instr("shrv", 0x51, ("vd", "va", "vb"), "lane",
-          "Intra-lane shift: vd = va >> vb per lane, logical (amounts >= 32 give 0).",
+          "Intra-lane shift: vd = va >> vb per lane, logical (amounts >= W give 0).",
           lambda d, a, b, i: _shr(a, b)),
     Instr("srav", 0x52, ("vd", "va", "vb"), "lane",
-          "Intra-lane shift: vd = va >> vb per lane, arithmetic (amounts >= 31 give the sign).",
+          "Intra-lane shift: vd = va >> vb per lane, arithmetic (amounts >= W-1 give the sign).",
           lambda d, a, b, i: _sra(a, b)),
     Instr("shrvr", 0x53, ("vd", "va", "vb"), "lane",
           "Intra-lane shift: vd = va >> vb per lane, logical, rounding half to even with the "
@@ -276,11 +364,11 @@ TABLE: tuple[Instr, ...] = (
           "Bit-field extract: vd = the w bits of va from bit s, placed at bit p, other bits 0 "
           "(imm = s + (w << 8) + (p << 16); s, p in 0..31, w in 0..63, w >= 32 takes every bit "
           "from s up; bits past bit 31 are dropped).",
-          lambda d, a, b, i: _field(a, i)[0]),
+          lambda d, a, b, i: _field(a, i)[0], widths=(32,)),
     Instr("bfi", 0x55, ("vd", "va", "imm"), "lane_acc",
           "Bit-field insert: the w bits of va from bit s replace bits p .. p + w - 1 of vd, "
           "the other bits of vd stay (imm as for bfx).",
-          lambda d, a, b, i: (d & ~_field(a, i)[1]) | _field(a, i)[0]),
+          lambda d, a, b, i: (d & ~_field(a, i)[1]) | _field(a, i)[0], widths=(32,)),
 )
 
 BY_MNEMONIC: dict[str, Instr] = {ins.mnemonic: ins for ins in TABLE}
@@ -316,6 +404,8 @@ def validate_table(table: tuple[Instr, ...] = TABLE) -> None:
             raise ValueError(f"{ins.mnemonic}: sem must take (d, a, b, imm)")
         if ins.touches_memory != (ins.sem_class in ("load", "store")):
             raise ValueError(f"{ins.mnemonic}: touches_memory disagrees with its class")
+        if not ins.widths or not set(ins.widths) <= set(LANE_WIDTHS):
+            raise ValueError(f"{ins.mnemonic}: widths must be some of {LANE_WIDTHS}")
 
 
 def table_fingerprint() -> dict[str, object]:
@@ -324,8 +414,10 @@ def table_fingerprint() -> dict[str, object]:
         "record": [(n, RECORD_DTYPE[n].str) for n in RECORD_DTYPE.names],
         "conditions": {k: v[0] for k, v in CONDITIONS.items()},
         "instructions": [
-            [i.mnemonic, i.opcode, list(i.operands), i.sem_class, i.predicable] for i in TABLE
+            [i.mnemonic, i.opcode, list(i.operands), i.sem_class, i.predicable, list(i.widths)]
+            for i in TABLE
         ],
+        "canonical_nan": [CANONICAL_NAN, CANONICAL_NAN_F16, CANONICAL_NAN_BF16],
     }
 
 

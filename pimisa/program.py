@@ -8,12 +8,15 @@ File layout (little-endian):
     8   u64      ISA hash (pimisa.isa.ISA_HASH of the assembler that wrote it)
     16  u64      command count N
     24  u32      metadata length L (UTF-8 JSON: arch, kernel metadata, source files)
-    28  u32      reserved (0)
+    28  u16      lane bits the records were assembled for (32 or 16; version 1 files: 0 = 32)
+    30  u16      reserved (0)
     32  L bytes  metadata, then zero padding to a multiple of 16
     ..  N x 16   records (pimisa.isa.RECORD_DTYPE)
     ..  N x 8    source map (SRCMAP_DTYPE: file index, line, column; line 0 = unknown)
 
-Loading is a numpy view of the records, never a Python loop over commands.
+Loading is a numpy view of the records, never a Python loop over commands. A program runs
+only on a geometry of its lane width (`width_problem`): the same opcode means another operation
+on lanes of another width, and some instructions exist at one width only.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ import numpy as np
 
 from pimisa.errors import InputError
 from pimisa.fileio import atomic_write_bytes, read_regular
-from pimisa.isa import ISA_HASH, RECORD_DTYPE
+from pimisa.isa import ISA_HASH, LANE_WIDTHS, RECORD_DTYPE
 from pimisa.schema import validate
 
 MAGIC = b"PIMB"
-FORMAT_VERSION = 1
-HEADER = struct.Struct("<4sHHQQII")
+FORMAT_VERSION = 2
+READ_VERSIONS = (1, 2)  # version 1: no lane width recorded (always 32-bit lanes)
+HEADER = struct.Struct("<4sHHQQIHH")
 SRCMAP_DTYPE = np.dtype([("file", "<u2"), ("col", "<u2"), ("line", "<u4")])
 MAX_COMMANDS = 1 << 34
 MAX_METADATA = 16 << 20  # bytes of JSON metadata
@@ -110,6 +114,16 @@ class Program:
     meta: KernelMeta = field(default_factory=KernelMeta)
     srcmap: np.ndarray | None = None  # SRCMAP_DTYPE, shape (N,)
     files: list[str] = field(default_factory=list)
+    lane_bits: int = 32  # the lane width the records were assembled for
+
+    def width_problem(self, lane_bits: int, target: str) -> str | None:
+        """Why the program cannot run on lanes of `lane_bits` bits (`target` names them, e.g.
+        an arch), or None if it can."""
+        if lane_bits == self.lane_bits:
+            return None
+        return (f"the kernel was assembled for {self.lane_bits}-bit lanes, but {target} has "
+                f"{lane_bits}-bit lanes; re-assemble it for the target (or pick a target of "
+                f"its width, e.g. --arch NAME:lane_bits={self.lane_bits})")
 
     def __len__(self) -> int:
         return int(self.records.shape[0])
@@ -133,7 +147,7 @@ class Program:
         ).encode()
         pad = b"\0" * (-(HEADER.size + len(meta)) % 16)
         header = HEADER.pack(MAGIC, FORMAT_VERSION, RECORD_DTYPE.itemsize, ISA_HASH, n,
-                             len(meta), 0)
+                             len(meta), self.lane_bits, 0)
         records = np.ascontiguousarray(self.records, dtype=RECORD_DTYPE)
         return b"".join([header, meta, pad, records.tobytes(),
                          np.ascontiguousarray(srcmap, dtype=SRCMAP_DTYPE).tobytes()])
@@ -147,12 +161,17 @@ def program_from_bytes(data: bytes, where: str = "<bytes>") -> Program:
     """Parse a .pimb image; InputError with a one-line cause for anything malformed."""
     if len(data) < HEADER.size:
         raise InputError(f"{where}: not a .pimb file (truncated header, {len(data)} bytes)")
-    magic, version, recsize, isa_hash, n, meta_len, _ = HEADER.unpack_from(data)
+    magic, version, recsize, isa_hash, n, meta_len, lane_bits, _ = HEADER.unpack_from(data)
     if magic != MAGIC:
         raise InputError(f"{where}: not a .pimb file (bad magic {magic!r})")
-    if version != FORMAT_VERSION:
+    if version not in READ_VERSIONS:
         raise InputError(f"{where}: unsupported .pimb format version {version} "
-                         f"(this pimisa reads version {FORMAT_VERSION})")
+                         f"(this pimisa reads versions {READ_VERSIONS[0]}..{FORMAT_VERSION})")
+    if version == 1 and lane_bits == 0:
+        lane_bits = 32
+    if lane_bits not in LANE_WIDTHS:
+        raise InputError(f"{where}: corrupt header (lane width {lane_bits}; expected "
+                         f"{' or '.join(map(str, LANE_WIDTHS))})")
     if recsize != RECORD_DTYPE.itemsize:
         raise InputError(f"{where}: record size {recsize} != {RECORD_DTYPE.itemsize}")
     if isa_hash != ISA_HASH:
@@ -182,7 +201,7 @@ def program_from_bytes(data: bytes, where: str = "<bytes>") -> Program:
     records = np.frombuffer(data, dtype=RECORD_DTYPE, count=n, offset=rec_start)
     srcmap = np.frombuffer(data, dtype=SRCMAP_DTYPE, count=n,
                            offset=rec_start + n * RECORD_DTYPE.itemsize)
-    return Program(records, meta, srcmap, files)
+    return Program(records, meta, srcmap, files, lane_bits)
 
 
 def load_program(path: str | Path) -> Program:

@@ -16,6 +16,11 @@ from pimisa.isa import ALL_BANKS, CONDITIONS, OPERAND_KINDS, RECORD_DTYPE, TABLE
 
 EDGE_WORDS = (0, 1, 2, 31, 32, 33, 0x7F, 0x80, 0xFF, 0x7FFFFF, 0x800000, 0x7F800000,
               0x7FC00000, 0x80000000, 0x7FFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE)
+# 16-bit lanes: int16 limits, shift amounts around 16, binary16 (max subnormal, min normal,
+# max, inf, NaNs) and bfloat16 (min normal, max, inf, NaN) edges.
+EDGE_HALVES = (0, 1, 2, 15, 16, 17, 0x7F, 0x80, 0xFF, 0x3FF, 0x400, 0x7BFF, 0x7C00, 0x7C01,
+               0x7E00, 0x7F7F, 0x7F80, 0x7FC0, 0x8000, 0x8001, 0x7FFF, 0xFFFF, 0xFFFE, 0x3C00,
+               0x3F80)
 
 
 def words() -> st.SearchStrategy[int]:
@@ -44,9 +49,12 @@ def _operand_values(
         elif kind == "cond":
             parts[fields] = st.sampled_from([c for c, *_ in CONDITIONS.values()])
         elif kind == "shamt":
-            parts[fields] = st.integers(0, 31)
+            parts[fields] = st.integers(0, geometry.lane_bits - 1)
         elif kind == "lanemask":
             parts[fields] = st.integers(0, (1 << geometry.lanes) - 1)
+        elif geometry.lane_bits == 16:
+            parts[fields] = st.one_of(st.sampled_from(EDGE_HALVES + (-1, -(1 << 15))),
+                                      st.integers(-(1 << 15), (1 << 16) - 1))
         else:
             parts[fields] = immediates()
     return st.fixed_dictionaries(parts)
@@ -61,8 +69,9 @@ def records(
     single_bank: bool = True,
     instructions: tuple[Instr, ...] = TABLE,
 ) -> np.ndarray:
-    """One valid record: any instruction, rows in 0..rows-1, registers in v0..v(vregs-1)."""
-    ins = draw(st.sampled_from(instructions))
+    """One valid record: any instruction of the geometry's lane width, rows in 0..rows-1,
+    registers in v0..v(vregs-1)."""
+    ins = draw(st.sampled_from([i for i in instructions if geometry.lane_bits in i.widths]))
     rec = np.zeros((), dtype=RECORD_DTYPE)
     rec["op"] = ins.opcode
     for field, value in draw(_operand_values(ins, geometry, rows, vregs)).items():
@@ -96,23 +105,27 @@ def programs(
 EDGE_SHIFTS = (0, 1, 15, 16, 30, 31, 32, 33, 34, 40, 63, 64, 255, 256)
 
 
-def _lane_fill(seed: int, edge_share: int, shape: tuple[int, ...]) -> np.ndarray:
+def _lane_fill(seed: int, edge_share: int, shape: tuple[int, ...],
+               dtype: type = np.uint32) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    edges = np.array(EDGE_WORDS + EDGE_SHIFTS, dtype=np.uint32)
-    out = rng.integers(0, 1 << 32, size=shape, dtype=np.uint32)
+    half = np.dtype(dtype).itemsize == 2
+    edges = np.array((EDGE_HALVES if half else EDGE_WORDS) + EDGE_SHIFTS, dtype=dtype)
+    out = rng.integers(0, 1 << (16 if half else 32), size=shape, dtype=dtype)
     pick = rng.integers(0, 8, size=shape) < edge_share
     out[pick] = rng.choice(edges, size=int(pick.sum()))
     return out
 
 
-def lane_arrays(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
-    """uint32 arrays of `shape` (e.g. emulator state), seeded, with 0..8/8 edge values.
+def lane_arrays(shape: tuple[int, ...],
+                dtype: type = np.uint32) -> st.SearchStrategy[np.ndarray]:
+    """uint32 (or uint16) arrays of `shape` (e.g. emulator state), seeded, with 0..8/8 edge
+    values.
 
-    Edge values are EDGE_WORDS plus small and oversized shift amounts (EDGE_SHIFTS). The
-    array is generated from a drawn seed, so large states stay cheap to draw.
+    Edge values are EDGE_WORDS (EDGE_HALVES for uint16) plus small and oversized shift amounts
+    (EDGE_SHIFTS). The array is generated from a drawn seed, so large states stay cheap to draw.
     """
     return st.builds(_lane_fill, st.integers(0, (1 << 32) - 1), st.integers(0, 8),
-                     st.just(tuple(shape)))
+                     st.just(tuple(shape)), st.just(dtype))
 
 
 @st.composite
@@ -137,21 +150,24 @@ def raw_records(draw: st.DrawFn, max_size: int = 40) -> np.ndarray:
 
 
 @st.composite
-def small_geometries(draw: st.DrawFn) -> Geometry:
+def small_geometries(draw: st.DrawFn, widths: tuple[int, ...] = (32, 16)) -> Geometry:
     """Tiny device geometries for emulator tests: few channels, banks, rows and columns.
 
-    Lanes cover 8 (the presets' count) and other counts, with one or two banks per PIM unit
-    and up to 96 units, so every indexing path of an emulator is reached in little state.
+    Lane widths from `widths`; lanes cover one vector (8 x 32 or 16 x 16 bits, the presets'
+    counts) and other counts, with one or two banks per PIM unit and up to 96 units, so every
+    indexing path of an emulator is reached in little state.
     """
-    lanes = draw(st.sampled_from([8, 1, 3, 16]))
+    lane_bits = draw(st.sampled_from(widths))
+    vector = 256 // lane_bits
+    lanes = draw(st.sampled_from([vector, 1, 3, 16 if vector == 8 else 8]))
     cols = draw(st.sampled_from([1, 2, 4]))
     bpu = draw(st.sampled_from([1, 2]))
     banks = bpu * draw(st.sampled_from([1, 2, 8, 32]))
     return Geometry(
         stacks=1, channels=draw(st.integers(1, 3)), banks=banks, bank_groups=1,
-        rows=draw(st.sampled_from([4, 8])), row_bytes=cols * lanes * 4, word_bits=lanes * 32,
-        lanes=lanes, vector_registers=draw(st.integers(2, 6)),
-        mask_registers=draw(st.integers(1, 4)), banks_per_pim_unit=bpu,
+        rows=draw(st.sampled_from([4, 8])), row_bytes=cols * lanes * lane_bits // 8,
+        word_bits=lanes * lane_bits, lanes=lanes, vector_registers=draw(st.integers(2, 6)),
+        mask_registers=draw(st.integers(1, 4)), banks_per_pim_unit=bpu, lane_bits=lane_bits,
     )
 
 

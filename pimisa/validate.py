@@ -5,10 +5,11 @@ and the assembler (`check_records`), the numpy twin (`static_faults`, per window
 and the C core (the limit-kind table and the limit ranges generated into cext/pimisa_isa.h by
 `python -m pimisa.codegen`).
 
-Each of the ten record fields of an opcode has a *limit kind* (FIELD_KINDS, derived from the
-ISA table): the values a valid record may hold, as an inclusive range on a geometry, and the
-fault a value outside it raises. A record's fault is the lowest fault code among its failing
-fields, and the fault codes are numbered in FAULT_ORDER:
+Each of the ten record fields of an opcode has a *limit kind* at each lane width (FIELD_KINDS,
+derived from the ISA table; an instruction that does not exist at the geometry's lane width is
+an unknown opcode there): the values a valid record may hold, as an inclusive range on a
+geometry, and the fault a value outside it raises. A record's fault is the lowest fault code
+among its failing fields, and the fault codes are numbered in FAULT_ORDER:
 
     opcode, pred, bank, vreg, mreg, cond, imm, col, field (a field the instruction does not
     use is not 0), row
@@ -31,6 +32,7 @@ from pimisa.isa import (
     ALL_BANKS,
     BY_OPCODE,
     CONDITIONS,
+    LANE_WIDTHS,
     OPERAND_KINDS,
     PRED_INVERT,
     PRED_MASK_BITS,
@@ -52,7 +54,7 @@ FAULT_DOCS = {
     "vreg": "vector register out of range",
     "mreg": "mask register out of range",
     "cond": "unknown compare condition",
-    "imm": "immediate out of range (shift amount, lane mask)",
+    "imm": "immediate out of range (shift amount, lane mask, 16-bit lanes' immediate)",
     "col": "column out of range",
     "field": "a field the instruction does not use is not 0",
     "row": "row outside the launch's rows (checked at run time)",
@@ -63,7 +65,7 @@ FIELDS: tuple[str, ...] = tuple(RECORD_DTYPE.names)
 NO_ALSO = 1 << 40  # the `also` of a limit without an extra valid value (no field holds it)
 
 # Geometry terms a limit range may depend on (the C core has the same, from its machine).
-TERMS = ("vector_registers", "mask_registers", "cols", "banks", "all_lanes")
+TERMS = ("vector_registers", "mask_registers", "cols", "banks", "all_lanes", "lane_bits")
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ LIMITS: dict[str, Limit] = {
     "mreg": Limit("mreg", 0, -1, "mask_registers", doc="a mask register"),
     "cond": Limit("cond", 0, len(CONDITIONS) - 1, doc="a compare condition code"),
     "col": Limit("col", 0, -1, "cols", doc="a column word of a row"),
-    "shamt": Limit("imm", 0, 31, doc="a shift amount 0..31"),
+    "imm16": Limit("imm", -(1 << 15), (1 << 16) - 1, doc="a 16-bit lane's immediate"),
+    "shamt": Limit("imm", 0, -1, "lane_bits", doc="a shift amount 0..lane bits - 1"),
     "lanemask": Limit("imm", 0, 0, "all_lanes", doc="a lane mask (bit k = lane k)"),
     "zero": Limit("field", 0, 0, doc="0: the instruction does not use the field"),
 }
@@ -106,9 +109,10 @@ _OPERAND_LIMITS = {"vreg": "vreg", "mreg": "mreg", "cond": "cond", "imm32": "any
                    "shamt": "shamt", "lanemask": "lanemask"}
 
 
-def field_kinds(ins: Instr | None) -> dict[str, str]:
-    """The limit kind of every record field of an instruction (None: an unknown opcode)."""
-    if ins is None:
+def field_kinds(ins: Instr | None, width: int = 32) -> dict[str, str]:
+    """The limit kind of every record field of an instruction on lanes of `width` bits (None,
+    or an instruction that does not exist at that width: an unknown opcode)."""
+    if ins is None or width not in ins.widths:
         return {f: ("unknown" if f == "op" else "any") for f in FIELDS}
     kinds = {f: "zero" for f in FIELDS}
     kinds["op"] = "known"
@@ -118,18 +122,23 @@ def field_kinds(ins: Instr | None) -> dict[str, str]:
         fields, kind = OPERAND_KINDS[op]
         if kind == "mem":
             kinds["row"], kinds["col"] = "any", "col"
+        elif kind == "imm32" and width == 16:
+            kinds[fields] = "imm16"
         else:
             kinds[fields] = _OPERAND_LIMITS[kind]
     return kinds
 
 
-FIELD_KINDS: dict[int, dict[str, str]] = {op: field_kinds(BY_OPCODE.get(op)) for op in range(256)}
+FIELD_KINDS: dict[int, dict[int, dict[str, str]]] = {
+    w: {op: field_kinds(BY_OPCODE.get(op), w) for op in range(256)} for w in LANE_WIDTHS}
+"""FIELD_KINDS[lane bits][opcode][field]: the limit kind of the field."""
 
 
 def _validator_hash() -> int:
     doc = {"faults": FAULT_CODES, "fields": FIELDS, "terms": TERMS,
            "limits": {k: dataclasses.astuple(v) for k, v in LIMITS.items()},
-           "kinds": [[FIELD_KINDS[op][f] for f in FIELDS] for op in range(256)]}
+           "kinds": {w: [[FIELD_KINDS[w][op][f] for f in FIELDS] for op in range(256)]
+                     for w in LANE_WIDTHS}}
     return isa_hash_of(doc)
 
 
@@ -141,7 +150,8 @@ def terms(geometry: Geometry) -> dict[str, int]:
     """Values of the geometry terms (TERMS) for a geometry."""
     g = geometry
     return {"vector_registers": g.vector_registers, "mask_registers": g.mask_registers,
-            "cols": g.cols, "banks": g.banks, "all_lanes": (1 << g.lanes) - 1}
+            "cols": g.cols, "banks": g.banks, "all_lanes": (1 << g.lanes) - 1,
+            "lane_bits": g.lane_bits}
 
 
 def limit_range(limit: Limit, geometry: Geometry) -> tuple[int, int]:
@@ -168,7 +178,7 @@ def limits_table(geometry: Geometry) -> Table:
     keep, fault = np.full(shape, -1, np.int64), np.zeros(shape, np.int64)
     for op in range(256):
         for j, f in enumerate(FIELDS):
-            limit = LIMITS[FIELD_KINDS[op][f]]
+            limit = LIMITS[FIELD_KINDS[geometry.lane_bits][op][f]]
             lo[op, j], hi[op, j] = limit_range(limit, geometry)
             also[op, j] = NO_ALSO if limit.also is None else limit.also
             keep[op, j] = ~limit.ignore
@@ -201,11 +211,15 @@ def _field_ok(rec: np.void | np.ndarray, f: str, limit: Limit, geometry: Geometr
 def describe_static(code: int, rec: np.void | np.ndarray, geometry: Geometry) -> str:
     """The one-line message of static fault `code` of record `rec` (FAULT_ORDER, not row)."""
     op = int(rec["op"])
-    kinds = FIELD_KINDS[op]
+    kinds = FIELD_KINDS[geometry.lane_bits][op]
     failing = [(f, LIMITS[kinds[f]]) for f in FIELDS
                if LIMITS[kinds[f]].fault and FAULT_CODES[LIMITS[kinds[f]].fault] == code
                and not _field_ok(rec, f, LIMITS[kinds[f]], geometry)]
     if code == OPCODE:
+        ins = BY_OPCODE.get(op)
+        if ins is not None:
+            return (f"{ins.mnemonic} does not exist on {geometry.lane_bits}-bit lanes (only on "
+                    f"{'/'.join(map(str, ins.widths))}-bit lanes)")
         return f"unknown opcode {op:#04x}"
     name = BY_OPCODE[op].mnemonic
     if not failing:  # a code this record does not raise: say what the code means

@@ -66,7 +66,8 @@ class Workload:
                 for write, bank, row, col in self.requests]
         top = max(row for _, _, row, _ in self.requests) + 1
         return Program(np.array(recs, dtype=RECORD_DTYPE),
-                       KernelMeta(name=self.name, regions=[Region("xval", "input", 0, top)]))
+                       KernelMeta(name=self.name, regions=[Region("xval", "input", 0, top)]),
+                       lane_bits=self.arch().geometry.lane_bits)
 
 
 def pimisa_cycles(workload: Workload) -> int:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the emulator core with AddressSanitizer + UndefinedBehaviorSanitizer and run the
-# emulator's differential and fault tests against it (both backends compared command by
-# command, garbage streams included). Any sanitizer report fails the run.
+# emulator's differential, fault, semantics, definition-file and 16-bit oracle tests against it
+# (both backends compared command by command at both lane widths, garbage streams included).
+# Any sanitizer report fails the run.
 #
 # Usage: scripts/asan_emu.sh [extra pytest args]     (HYPOTHESIS_PROFILE=fuzz for a deep run)
 set -euo pipefail
@@ -29,5 +30,5 @@ export PIMISA_EMU_MODULE=_emucore_asan
 
 "$PYTHON" -c "from pimisa.emulator.cbackend import load_core; \
 assert load_core().__name__ == '_emucore_asan'; print('sanitized core loaded')"
-"$PYTHON" -m pytest -q -p no:cacheprovider tests/test_emu_diff.py tests/test_emu_faults.py \
-    tests/test_emu_semantics.py "$@"
+"$PYTHON" -m pytest -p no:cacheprovider tests/test_emu_diff.py tests/test_emu_faults.py \
+    tests/test_emu_semantics.py tests/test_emu_core_defs.py tests/test_emu_lanes16.py "$@"

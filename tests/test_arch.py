@@ -4,6 +4,7 @@ import json
 import tomllib
 from importlib import resources
 
+import numpy as np
 import pytest
 
 from pimisa.arch import load_arch, parse_arch, preset_names
@@ -59,7 +60,8 @@ def test_every_bad_field_is_reported():
 
 
 @pytest.mark.parametrize("section,key,value,message", [
-    ("geometry", "word_bits", 128, "word_bits (128) must equal lanes x 32"),
+    ("geometry", "word_bits", 128, "word_bits (128) must equal lanes x lane_bits (8 x 32 = 256)"),
+    ("geometry", "lane_bits", 8, "lane_bits must be 32 or 16, got 8"),
     ("geometry", "lanes", 32, "lanes must be at most 16"),
     ("geometry", "banks", 15, "multiple of bank_groups"),
     ("geometry", "row_bytes", 1000, "whole number"),
@@ -71,9 +73,31 @@ def test_every_bad_field_is_reported():
 ])
 def test_impossible_values(section, key, value, message):
     doc = _doc()
+    doc["geometry"]["lanes"] = 8
     doc[section][key] = value
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_arch(doc, "x.toml")
+
+
+def test_lane_widths_and_overrides():
+    """hbm2-pim computes in 16 x 16-bit lanes (HBM-PIM), the others in 8 x 32; any preset
+    takes the other width (or another geometry field) as NAME:FIELD=VALUE."""
+    widths = {n: (load_arch(n).geometry.lanes, load_arch(n).geometry.lane_bits)
+              for n in preset_names()}
+    assert widths == {"hbm2-pim": (16, 16), "hbm3": (8, 32), "lpddr5x": (8, 32)}
+    wide = load_arch("hbm2-pim:lane_bits=32")
+    assert (wide.name, wide.geometry.lanes, wide.geometry.lane_bits) == (
+        "hbm2-pim:lane_bits=32", 8, 32)
+    assert wide.timing == load_arch("hbm2-pim").timing
+    narrow = load_arch("hbm3:lane_bits=16,channels=4")
+    assert (narrow.geometry.lanes, narrow.geometry.lane_dtype, narrow.geometry.channels) == (
+        16, np.dtype(np.uint16), 4)
+    for spec, message in [("hbm3:lane_bits=8", "lane_bits must be 32 or 16, got 8"),
+                          ("hbm3:colour=3", "'colour=3' is not FIELD=VALUE"),
+                          ("hbm3:lanes=x", "lanes must be an integer"),
+                          ("hbm3:lanes=16", r"must equal lanes x lane_bits \(16 x 32")]:
+        with pytest.raises(InputError, match=message):
+            load_arch(spec)
 
 
 def test_unreadable_and_invalid_files(tmp_path):

@@ -24,6 +24,6 @@ def test_every_instruction_documented(capsys):
     header = codegen.c_header()
     for ins in TABLE:
         assert f"`{ins.syntax}`" in doc
-        assert f"#define OP_{ins.mnemonic.upper()} 0x{ins.opcode:02X}" in header
+        assert f"#define OP_{ins.c_name} 0x{ins.opcode:02X}" in header
     assert main(["isa", "--markdown"]) == 0
     assert capsys.readouterr().out == doc

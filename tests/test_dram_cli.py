@@ -53,12 +53,12 @@ def test_time_summary(capsys, pimb: Path) -> None:
 
 
 def test_time_json(capsys, pimb: Path) -> None:
-    code, out, _ = run(capsys, "time", str(pimb), "--json", "--arch", "hbm2-pim",
+    code, out, _ = run(capsys, "time", str(pimb), "--json", "--arch", "hbm2-pim:lane_bits=32",
                        "--tiles", "1000")
     doc = json.loads(out)
     assert code == 0
     assert {"cycles", "ns", "commands", "row_hits", "row_misses", "refreshes"} <= set(doc)
-    arch = load_arch("hbm2-pim")
+    arch = load_arch("hbm2-pim:lane_bits=32")  # the kernel's 32-bit lanes
     assert doc["slots"] == 8 == slots_for_tiles(1000, arch.geometry)  # 128 units
     summary = time_launch(kernel(), arch, 8)
     assert doc["cycles"] == summary.cycles and doc["ns"] == summary.cycles * 1.0
@@ -137,7 +137,7 @@ def test_check_trace_reports_violations(capsys, pimb: Path, tmp_path: Path) -> N
 def test_chrome_trace_is_well_formed(capsys, pimb: Path, tmp_path: Path) -> None:
     path = tmp_path / "t.json"
     code, _, _ = run(capsys, "time", str(pimb), "--chrome-trace", str(path), "--tiles", "9999",
-                     "--all-channels", "--arch", "hbm2-pim")
+                     "--all-channels", "--arch", "hbm2-pim:lane_bits=32")
     assert code == 0
     doc = json.loads(path.read_text())
     events = doc["traceEvents"]
@@ -152,8 +152,8 @@ def test_chrome_trace_is_well_formed(capsys, pimb: Path, tmp_path: Path) -> None
         assert all(a[0] + a[1] <= b[0] + 1e-9 for a, b in zip(mine, mine[1:], strict=False))
     refs = [e for e in slices if e["name"] == "REF"]
     assert refs and all(e["dur"] == pytest.approx(0.350) for e in refs)  # tRFC 350 x 1 ns
-    summary = time_launch(kernel(), load_arch("hbm2-pim"), slots_for_tiles(
-        9999, load_arch("hbm2-pim").geometry))
+    wide = load_arch("hbm2-pim:lane_bits=32")
+    summary = time_launch(kernel(), wide, slots_for_tiles(9999, wide.geometry))
     assert len(slices) == 16 * sum(summary.commands.values())
 
 

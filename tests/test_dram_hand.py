@@ -42,16 +42,17 @@ def op() -> np.ndarray:
     return encode("add", {"rd": 1, "ra": 0, "rb": 0})
 
 
-def program(recs: list[np.ndarray], tile_rows: int = 1) -> Program:
+def program(recs: list[np.ndarray], tile_rows: int = 1, lane_bits: int = 32) -> Program:
     return Program(np.array(recs, dtype=RECORD_DTYPE),
-                   KernelMeta(name="hand", regions=[Region("t", "input", 0, tile_rows)]))
+                   KernelMeta(name="hand", regions=[Region("t", "input", 0, tile_rows)]),
+                   lane_bits=lane_bits)
 
 
 def schedule(arch: Arch, recs: list[np.ndarray], slots: int = 1,
              tile_rows: int = 1) -> tuple[list[tuple[int, int, str, int, int]], int]:
     """(cycle, bank, command, row, col) of every DRAM command (row/col -1 where n/a), and the
     launch's end cycle; also checks the schedule with the independent checker."""
-    prog = program(recs, tile_rows)
+    prog = program(recs, tile_rows, arch.geometry.lane_bits)
     run = start_launch(prog, arch, slots)
     out = []
     for chunk in run.chunks():
@@ -136,7 +137,7 @@ def test_row_switch(name: str) -> None:
     assert got == [(act, a, "ACT", 0, -1), (rd, a, "RD", 0, 0), (pre, a, "PRE", -1, -1),
                    (act2, a, "ACT", 1, -1), (rd2, a, "RD", 1, 0)]
     assert cycles == end
-    summary = time_launch(program([ld(0, 0), ld(1, 0)]), arch)
+    summary = time_launch(program([ld(0, 0), ld(1, 0)], lane_bits=arch.geometry.lane_bits), arch)
     assert (summary.row_hits, summary.row_misses, summary.row_conflicts) == (0, 2, 1)
 
 

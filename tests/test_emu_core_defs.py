@@ -1,4 +1,5 @@
-"""The C core defines every lane and mask instruction once, in cext/lane_ops.def."""
+"""The C core defines every lane and mask instruction and every compare condition once, in
+cext/lane_ops.def, for exactly the lane widths the ISA table gives it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import re
 import types
 from pathlib import Path
 
+import pytest
+
 from pimisa.emulator import cbackend
-from pimisa.isa import TABLE
+from pimisa.isa import CONDITIONS, LANE_WIDTHS, TABLE
 
 DEFS = Path(__file__).resolve().parent.parent / "cext" / "lane_ops.def"
 DEFINED = tuple(i for i in TABLE if i.sem_class in cbackend.DEFINED_CLASSES)
@@ -16,19 +19,27 @@ DEFINED = tuple(i for i in TABLE if i.sem_class in cbackend.DEFINED_CLASSES)
 
 def definitions() -> list[tuple[str, str]]:
     """(macro, NAME) of every definition line, in file order."""
-    return re.findall(r"^(LANE_OP|MASK_OP)\((\w+),", DEFS.read_text(), re.M)
+    return re.findall(r"^(LANE_OP|LANE_OP32|LANE_OP16|MASK_OP|COND_OP)\((\w+),",
+                      DEFS.read_text(), re.M)
 
 
-def test_every_instruction_has_one_line_in_table_order() -> None:
-    want = [("MASK_OP" if i.sem_class == "mask" else "LANE_OP", i.mnemonic.upper())
-            for i in DEFINED]
+def _macro(ins) -> str:
+    if ins.sem_class == "mask":
+        return "MASK_OP"
+    return "LANE_OP" if set(ins.widths) == set(LANE_WIDTHS) else f"LANE_OP{ins.widths[0]}"
+
+
+def test_every_instruction_and_condition_has_one_line_in_table_order() -> None:
+    want = [(_macro(i), i.c_name) for i in DEFINED]
+    want += [("COND_OP", name.upper()) for name in CONDITIONS]
     assert definitions() == want
 
 
-def test_the_compiled_core_has_each_definition_and_no_other() -> None:
+@pytest.mark.parametrize("width", LANE_WIDTHS)
+def test_the_compiled_core_has_each_definition_and_no_other(width) -> None:
     lib = cbackend.load_core().lib
-    defined = {op for op in range(256) if lib.emu_has_definition(op)}
-    assert defined == {i.opcode for i in DEFINED}
+    defined = {op for op in range(256) if lib.emu_has_definition(op, width)}
+    assert defined == {i.opcode for i in DEFINED if width in i.widths}
 
 
 def test_a_core_missing_a_definition_is_refused() -> None:
@@ -39,12 +50,13 @@ def test_a_core_missing_a_definition_is_refused() -> None:
         def __getattr__(self, name):
             return getattr(real.lib, name)
 
-        def emu_has_definition(self, op):
-            return 0 if op == missing else real.lib.emu_has_definition(op)
+        def emu_has_definition(self, op, width):
+            return 0 if op == missing else real.lib.emu_has_definition(op, width)
 
     fake = types.SimpleNamespace(ffi=real.ffi, lib=Lib())
     assert cbackend._mismatch(real) is None
-    assert cbackend._mismatch(fake) == f"cext/lane_ops.def has no line for {DEFINED[-1].mnemonic}"
+    assert cbackend._mismatch(fake) == (f"cext/lane_ops.def has no line for "
+                                        f"{DEFINED[-1].mnemonic} at 32-bit lanes")
 
 
 def test_every_sem_has_one_signature() -> None:

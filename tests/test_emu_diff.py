@@ -23,8 +23,8 @@ TWIN = NumpyBackend()
 def random_machine(draw: st.DrawFn, geometry, tile_rows: int, slots: int) -> Machine:
     """A machine with random state biased to edge values (masks only hold lanes bits)."""
     m = Machine(geometry, tile_rows, slots)
-    m.mem[...] = draw(lane_arrays(m.mem.shape))
-    m.vregs[...] = draw(lane_arrays(m.vregs.shape))
+    m.mem[...] = draw(lane_arrays(m.mem.shape, m.mem.dtype.type))
+    m.vregs[...] = draw(lane_arrays(m.vregs.shape, m.vregs.dtype.type))
     m.masks[...] = draw(lane_arrays(m.masks.shape)) & np.uint32(m.all_lanes)
     return m
 
@@ -39,8 +39,9 @@ def assert_same(a: Machine, b: Machine, what: str) -> None:
 
 
 @st.composite
-def launches(draw: st.DrawFn, valid: bool = True, instructions: tuple = TABLE):
-    g = draw(small_geometries())
+def launches(draw: st.DrawFn, valid: bool = True, instructions: tuple = TABLE,
+             widths: tuple = (32, 16)):
+    g = draw(small_geometries(widths))
     tile_rows = draw(st.integers(1, 4))
     slots = draw(st.integers(1, g.rows * g.banks_per_pim_unit // tile_rows))
     slots = min(slots, 3)
@@ -132,7 +133,7 @@ HELPERS = tuple(BY_MNEMONIC[m] for m in ("ld", "cmpi", "mset"))
 @given(data=st.data())
 def test_each_instruction_agrees(ins, data) -> None:
     """Every instruction, mostly on its own (plus loads and masks to vary its inputs)."""
-    g, recs, m = data.draw(launches(instructions=(ins,) * 3 + HELPERS))
+    g, recs, m = data.draw(launches(instructions=(ins,) * 3 + HELPERS, widths=ins.widths))
     step_both(recs, m, m.copy())
 
 
@@ -171,16 +172,18 @@ def test_faulting_runs_stop_at_the_same_step(launch, threads: int) -> None:
         assert found == (f_c.index, message(f_c, recs, m))
 
 
-@given(st.data())
-def test_full_hbm3_stack_agrees(data) -> None:
-    """The preset geometry (512 units, several blocks and threads per command)."""
-    g = load_arch("hbm3").geometry
+@pytest.mark.parametrize("arch", ["hbm3", "hbm3:lane_bits=16"])
+@settings(max_examples=max(10, settings.default.max_examples // 4))
+@given(data=st.data())
+def test_full_stack_agrees(arch, data) -> None:
+    """A preset geometry (512 units, several blocks and threads per command), both widths."""
+    g = load_arch(arch).geometry
     recs = data.draw(programs(g, max_size=12, rows=2))
     m = Machine(g, 2, 1)
-    m.vregs[...] = data.draw(lane_arrays(m.vregs.shape))
-    m.mem[...] = data.draw(lane_arrays(m.mem.shape))
-    m.masks[...] = data.draw(lane_arrays(m.masks.shape)) & np.uint32(0xFF)
+    m.vregs[...] = data.draw(lane_arrays(m.vregs.shape, g.lane_dtype.type))
+    m.mem[...] = data.draw(lane_arrays(m.mem.shape, g.lane_dtype.type))
+    m.masks[...] = data.draw(lane_arrays(m.masks.shape)) & np.uint32(m.all_lanes)
     m_np = m.copy()
     assert CBackend(threads=2).execute(m, recs, 0, len(recs)) is None
     assert TWIN.execute(m_np, recs, 0, len(recs)) is None
-    assert_same(m, m_np, "hbm3 run")
+    assert_same(m, m_np, f"{arch} run")

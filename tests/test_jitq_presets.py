@@ -41,7 +41,8 @@ def test_gpu_presets():
     assert h100.arch().geometry.stacks == 5
     assert h100.arch().geometry.total_units == 5 * 32 * 16
     mi250x = gpus["mi250x"].arch()
-    assert mi250x.name == "hbm2-pimx8" and mi250x.geometry.total_units == 8 * 16 * 8
+    assert mi250x.name == "hbm2-pim:lane_bits=32x8" and mi250x.geometry.total_units == 8 * 16 * 8
+    assert mi250x.geometry.lane_bits == 32  # the float32 MX kernels
     for gpu in gpus.values():
         assert gpu.source and gpu.tflops["mx4"] >= gpu.tflops["bf16"]
 

@@ -9,7 +9,7 @@ from pimisa.kernels import resolve
 from pimisa.mxpack import PACKED_FORMATS
 
 
-@pytest.mark.parametrize("preset", ["hbm3", "hbm2-pim", "lpddr5x"])
+@pytest.mark.parametrize("preset", ["hbm3", "hbm2-pim:lane_bits=32", "lpddr5x"])
 @pytest.mark.parametrize("fmt", sorted(PACKED_FORMATS))
 def test_column_kernels_need_more_activations_and_time(fmt, preset):
     arch = load_arch(preset)

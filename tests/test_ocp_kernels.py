@@ -76,7 +76,7 @@ def test_packed_output_is_nominal_size(fmt):
 
 
 def test_kernels_assemble_for_every_preset():
-    for arch in ("hbm2-pim", "lpddr5x"):
+    for arch in ("hbm2-pim:lane_bits=32", "lpddr5x"):  # float32 kernels: 32-bit lanes
         x = adversarial(np.random.default_rng(1), (33, 70))
         small = fuzz_arch(load_arch(arch))
         _, region, machine = _launch("mxfp4_e2m1_col", x, "c", small)

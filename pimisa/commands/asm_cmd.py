@@ -148,6 +148,9 @@ def validated_program(path: str, arch_spec: str | None = None) -> tuple[Program,
         except InputError:
             raise InputError(f"{path}: written for architecture {name!r}, which is not a "
                              "preset; pass --arch FILE.toml") from None
+    width = program.width_problem(arch.geometry.lane_bits, f"'{arch.name}'")
+    if width is not None:
+        raise InputError(f"{path}: {width}")
     problem = check_records(program.records, arch.geometry)
     if problem is not None:
         index, reason = problem

@@ -30,6 +30,9 @@ def check_launch(program: Program, arch: Arch, slots: int) -> None:
     if slots < 1:
         raise UsageError(f"a launch needs at least one tile slot, got {slots}")
     records = program.records
+    width = program.width_problem(arch.geometry.lane_bits, f"'{arch.name}'")
+    if width is not None:
+        raise InputError(f"{program.location(0)}: {width}")
     bad = check_records(records, arch.geometry)
     if bad is not None:
         index, reason = bad

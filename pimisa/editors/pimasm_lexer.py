@@ -10,13 +10,14 @@ from pygments.lexer import RegexLexer, bygroups
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text
 
 MNEMONIC_NAMES = (
-    'cmpi.geu', 'cmpi.gtu', 'cmpi.leu', 'cmpi.ltu', 'barrier', 'cmp.geu', 'cmp.gtu', 'cmp.leu',
-    'cmp.ltu', 'cmpi.eq', 'cmpi.ge', 'cmpi.gt', 'cmpi.le', 'cmpi.lt', 'cmpi.ne', 'cmp.eq',
-    'cmp.ge', 'cmp.gt', 'cmp.le', 'cmp.lt', 'cmp.ne', 'maxui', 'minui', 'shrvr', 'addi', 'andi',
-    'cmpi', 'fadd', 'fmac', 'fmul', 'fsub', 'mand', 'maxi', 'maxu', 'mini', 'minu', 'mnot',
-    'mset', 'mxor', 'shlv', 'shrv', 'slli', 'srai', 'srav', 'srli', 'xori', 'add', 'and', 'bfi',
-    'bfx', 'cmp', 'max', 'min', 'mor', 'mov', 'mul', 'nop', 'not', 'ori', 'sub', 'xor', 'ld',
-    'li', 'or', 'st',
+    'fadd.bf16', 'fmac.bf16', 'fmul.bf16', 'fsub.bf16', 'cmpi.geu', 'cmpi.gtu', 'cmpi.leu',
+    'cmpi.ltu', 'fadd.f16', 'fmac.f16', 'fmul.f16', 'fsub.f16', 'barrier', 'cmp.geu', 'cmp.gtu',
+    'cmp.leu', 'cmp.ltu', 'cmpi.eq', 'cmpi.ge', 'cmpi.gt', 'cmpi.le', 'cmpi.lt', 'cmpi.ne',
+    'cmp.eq', 'cmp.ge', 'cmp.gt', 'cmp.le', 'cmp.lt', 'cmp.ne', 'maxui', 'minui', 'shrvr', 'addi',
+    'andi', 'cmpi', 'fadd', 'fmac', 'fmul', 'fsub', 'mand', 'maxi', 'maxu', 'mini', 'minu',
+    'mnot', 'mset', 'mxor', 'shlv', 'shrv', 'slli', 'srai', 'srav', 'srli', 'xori', 'add', 'and',
+    'bfi', 'bfx', 'cmp', 'max', 'min', 'mor', 'mov', 'mul', 'nop', 'not', 'ori', 'sub', 'xor',
+    'ld', 'li', 'or', 'st',
 )
 DIRECTIVE_NAMES = (
     '.default', '.include', '.scratch', '.endfor', '.kernel', '.output', '.input', '.macro',

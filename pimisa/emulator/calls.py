@@ -33,7 +33,8 @@ def check_step(name: str, value: object) -> int:
 
 
 def check_machine(machine: object) -> Machine:
-    """The machine, if its state arrays are writable C-contiguous uint32 of its geometry."""
+    """The machine, if its state arrays are writable C-contiguous arrays of its geometry (lanes
+    of its lane_dtype, uint32 mask words)."""
     if not isinstance(machine, Machine):
         raise EmulatorCallError(f"machine must be a pimisa Machine, got {_describe(machine)}")
     g = machine.geometry
@@ -45,8 +46,9 @@ def check_machine(machine: object) -> Machine:
     }
     for name, shape in want.items():
         a = getattr(machine, name)
-        if not isinstance(a, np.ndarray) or a.dtype != np.uint32 or a.shape != shape:
-            raise EmulatorCallError(f"machine.{name} must be a uint32 array of shape {shape}, "
+        dtype = np.dtype(np.uint32) if name == "masks" else g.lane_dtype
+        if not isinstance(a, np.ndarray) or a.dtype != dtype or a.shape != shape:
+            raise EmulatorCallError(f"machine.{name} must be a {dtype} array of shape {shape}, "
                                     f"got {_describe(a)}")
         if not a.flags.c_contiguous or not a.flags.writeable:
             raise EmulatorCallError(f"machine.{name} must be writable and C-contiguous")

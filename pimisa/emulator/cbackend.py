@@ -20,7 +20,7 @@ from pimisa.emulator.calls import check_call
 from pimisa.emulator.faults import EmulatorCallError, Fault
 from pimisa.emulator.opinfo import FLAG_NAMES, c_flags
 from pimisa.emulator.state import Machine
-from pimisa.isa import ISA_HASH, RECORD_DTYPE, TABLE
+from pimisa.isa import ISA_HASH, LANE_WIDTHS, RECORD_DTYPE, TABLE
 from pimisa.validate import FAULT_CODES, VALIDATOR_HASH
 
 MODULE_ENV = "PIMISA_EMU_MODULE"
@@ -53,8 +53,12 @@ def _mismatch(mod: ModuleType) -> str | None:
         if int(lib.emu_op_info(op)) != c_flags(op, flags):
             return f"its operand table disagrees with pimisa.isa at opcode {op:#04x}"
     for ins in TABLE:
-        if ins.sem_class in DEFINED_CLASSES and not lib.emu_has_definition(ins.opcode):
-            return f"cext/lane_ops.def has no line for {ins.mnemonic}"
+        if ins.sem_class not in DEFINED_CLASSES:
+            continue
+        for width in LANE_WIDTHS:
+            if bool(lib.emu_has_definition(ins.opcode, width)) != (width in ins.widths):
+                has = "has no line" if width in ins.widths else "has a line"
+                return f"cext/lane_ops.def {has} for {ins.mnemonic} at {width}-bit lanes"
     return None
 
 
@@ -89,9 +93,11 @@ class CBackend:
         ffi = self._mod.ffi
         g = machine.geometry
         arrays = (machine.mem, machine.vregs, machine.masks)
-        bufs = [ffi.from_buffer("uint32_t[]", a, require_writable=True) for a in arrays]
+        bufs = [ffi.from_buffer(a, require_writable=True) for a in arrays]
         m = ffi.new("emu_machine *")
-        m.mem, m.vregs, m.masks = bufs
+        m.mem, m.vregs = bufs[0], bufs[1]
+        m.masks = ffi.cast("uint32_t *", bufs[2])
+        m.lane_bits = g.lane_bits
         m.mem_words, m.vreg_words, m.mask_words = (a.size for a in arrays)
         m.rows, m.tile_rows = machine.rows, machine.tile_rows
         m.cols, m.lanes = g.cols, g.lanes

@@ -32,7 +32,11 @@ class RunStats:
 def check_program(program: Program, machine: Machine) -> None:
     """Raise a located error for the first record invalid on the machine's geometry."""
     check_machine(machine)
-    problem = check_records(check_records_array(program.records), machine.geometry)
+    g = machine.geometry
+    width = program.width_problem(g.lane_bits, "the machine")
+    if width is not None:
+        raise LocatedError(f"{program.location(0)}: error: {width}")
+    problem = check_records(check_records_array(program.records), g)
     if problem is not None:
         index, reason = problem
         raise LocatedError(f"{program.location(index)}: error: {reason}")

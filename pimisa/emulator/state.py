@@ -1,6 +1,7 @@
 """Machine state of a whole device for one launch: unit memories, vector registers, lane masks.
 
-Layout (uint32, C order), chosen so one all-bank command touches one contiguous slab:
+Layout (C order; mem and vregs hold lanes of the geometry's lane_dtype, uint32 or uint16, masks
+uint32 words), chosen so one all-bank command touches one contiguous slab:
 
     mem    (rows, cols, units, lanes)   rows = slots x tile_rows, only what the launch uses
     vregs  (vector_registers, units, lanes)
@@ -47,9 +48,9 @@ class Machine:
         self.tile_rows = tile_rows
         self.slots = slots
         units, lanes = g.total_units, g.lanes
-        self.mem = memory.zeros((rows, g.cols, units, lanes), np.uint32,
+        self.mem = memory.zeros((rows, g.cols, units, lanes), g.lane_dtype,
                                 f"the emulator's bank memory ({rows} rows x {units} PIM units)")
-        self.vregs = np.zeros((g.vector_registers, units, lanes), np.uint32)
+        self.vregs = np.zeros((g.vector_registers, units, lanes), g.lane_dtype)
         self.masks = np.zeros((g.mask_registers, units), np.uint32)
 
     @property

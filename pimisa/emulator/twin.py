@@ -116,12 +116,12 @@ def _compare(machine: Machine, rec: tuple[int, ...], units: slice) -> np.ndarray
     op, pred, rd, ra, rb, cc, bank, col, row, imm = rec
     _code, signed, compare = CONDITIONS[CONDITION_BY_CODE[cc]]
     a = machine.vregs[ra, units]
+    w = a.dtype.itemsize * 8
+    sview = np.int16 if w == 16 else np.int32
     if OPINFO[op].uses("vb"):
         b = machine.vregs[rb, units]
-        result = compare(a.view(np.int32), b.view(np.int32)) if signed else compare(a, b)
-    elif signed:
-        result = compare(a.view(np.int32), np.int32(imm))
-    else:
-        result = compare(a, np.uint32(imm & 0xFFFFFFFF))
+    else:  # the immediate's low lane-width bits, in every lane
+        b = np.full_like(a, imm & ((1 << w) - 1))
+    result = compare(a.view(sview), b.view(sview)) if signed else compare(a, b)
     shifts = np.arange(machine.lanes, dtype=np.uint32)
     return np.bitwise_or.reduce(result.astype(np.uint32) << shifts, axis=1).astype(np.uint32)
