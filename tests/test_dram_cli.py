@@ -21,13 +21,14 @@ HEADER = "cycle,channel,bank,command,row,col"
 COMMENT = "# pimisa-trace "
 
 
-def kernel(rows: int = 3, words: int = 32, writes: int = 8) -> Program:
+def kernel(rows: int = 3, words: int = 32, writes: int = 8, lane_bits: int = 32) -> Program:
     """Read `rows` rows word by word, write `writes` words to the next row."""
     recs = [encode("ld", {"rd": 0, "row": r, "col": c}) for r in range(rows) for c in range(words)]
     recs += [encode("add", {"rd": 0, "ra": 0, "rb": 0})]
     recs += [encode("st", {"ra": 0, "row": rows, "col": c}) for c in range(writes)]
     return Program(np.array(recs, dtype=RECORD_DTYPE),
-                   KernelMeta(name="k", regions=[Region("t", "input", 0, rows + 1)]))
+                   KernelMeta(name="k", regions=[Region("t", "input", 0, rows + 1)]),
+                   lane_bits=lane_bits)
 
 
 @pytest.fixture
@@ -241,6 +242,8 @@ def test_check_trace_errors(capsys, tmp_path: Path) -> None:
 
 
 def trace_of(capsys, pimb: Path, path: Path, arch: str, *extra: str) -> Path:
+    """The trace of the kernel (assembled for the arch's lane width) timed on `arch`."""
+    kernel(lane_bits=load_arch(arch).geometry.lane_bits).save(pimb)
     code, _, _ = run(capsys, "time", str(pimb), "--arch", arch, "--trace-csv", str(path), *extra)
     assert code == 0
     return path
