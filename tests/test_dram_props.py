@@ -45,7 +45,8 @@ def arch_named(name: str) -> Arch:
 
 
 def launch(arch: Arch, records: np.ndarray) -> Program:
-    return Program(records, KernelMeta(name="t", regions=[Region("t", "input", 0, TILE_ROWS)]))
+    return Program(records, KernelMeta(name="t", regions=[Region("t", "input", 0, TILE_ROWS)]),
+                   lane_bits=arch.geometry.lane_bits)
 
 
 def scheduled_trace(arch: Arch, records: np.ndarray, slots: int) -> tuple[Trace, int]:

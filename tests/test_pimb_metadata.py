@@ -23,13 +23,13 @@ def _program() -> Program:
 def _with_metadata(doc: object) -> bytes:
     """A valid .pimb image whose metadata JSON is replaced by `doc` (header fixed up)."""
     image = _program().to_bytes()
-    _magic, _version, _recsize, _hash, n, meta_len, _ = HEADER.unpack_from(image)
+    _magic, _version, _recsize, _hash, n, meta_len, lane_bits, _ = HEADER.unpack_from(image)
     start = HEADER.size + meta_len + (-(HEADER.size + meta_len) % 16)
     body = image[start:]
     meta = json.dumps(doc).encode()
     pad = b"\0" * (-(HEADER.size + len(meta)) % 16)
     header = bytearray(image[:HEADER.size])
-    HEADER.pack_into(header, 0, _magic, _version, _recsize, _hash, n, len(meta), 0)
+    HEADER.pack_into(header, 0, _magic, _version, _recsize, _hash, n, len(meta), lane_bits, 0)
     return bytes(header) + meta + pad + body
 
 
