@@ -37,9 +37,9 @@ TILE_ROWS = 16
 
 
 def stream(n: int, g: Geometry, seed: int = 0) -> np.ndarray:
-    """n valid all-bank commands, instructions uniform over the ISA."""
+    """n valid all-bank commands, instructions uniform over the ISA at the geometry's width."""
     rng = np.random.default_rng(seed)
-    ops = np.array(sorted(OPINFO))
+    ops = np.array(sorted(op for op, i in OPINFO.items() if g.lane_bits in i.ins.widths))
     recs = np.zeros(n, RECORD_DTYPE)
     recs["op"] = rng.choice(ops, n)
     recs["bank"] = ALL_BANKS
@@ -55,7 +55,8 @@ def stream(n: int, g: Geometry, seed: int = 0) -> np.ndarray:
         if info.mem:
             recs["row"][sel] = rng.integers(0, TILE_ROWS, k)
             recs["col"][sel] = rng.integers(0, g.cols, k)
-        top = {"imm32": 1 << 32, "shamt": 32, "lanemask": 1 << g.lanes}.get(info.imm)
+        top = {"imm32": 1 << g.lane_bits, "shamt": g.lane_bits,
+               "lanemask": 1 << g.lanes}.get(info.imm)
         if top:
             imm = rng.integers(0, top, k, dtype=np.uint64).astype(np.uint32)
             recs["imm"][sel] = imm.view(np.int32)
