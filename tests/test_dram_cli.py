@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pimisa.arch import load_arch
 from pimisa.cli import main
 from pimisa.dram import TimingSummary, slots_for_tiles, time_launch
-from pimisa.dram.tracefile import TraceHeader, preset_fingerprint
+from pimisa.dram.check import parse_trace_csv
+from pimisa.dram.core import CMD_DTYPE
+from pimisa.dram.tracefile import TraceHeader, parse_names, preset_fingerprint
+from pimisa.dram.traces import CsvWriter
 from pimisa.encoding import encode
-from pimisa.errors import UsageError
-from pimisa.isa import RECORD_DTYPE
+from pimisa.errors import InputError, UsageError
+from pimisa.isa import RECORD_DTYPE, TABLE
+from pimisa.linecost import CommandNames
 from pimisa.program import KernelMeta, Program, Region
 
 HEADER = "cycle,channel,bank,command,row,col"
+NAMED = HEADER + ",slot,index,pim,source"
 COMMENT = "# pimisa-trace "
 
 
@@ -100,7 +108,7 @@ def test_csv_trace_and_check(capsys, pimb: Path, tmp_path: Path) -> None:
     code, out, _ = run(capsys, "time", str(pimb), "--trace-csv", str(trace), "--tiles", "99999")
     assert code == 0 and "traces       channel 0" in out
     rows = read_csv(trace)
-    assert ",".join(rows[0]) == HEADER
+    assert ",".join(rows[0]) == NAMED
     assert {r[1] for r in rows[1:]} == {"0"}
     summary = time_launch(kernel(), load_arch("hbm3"), slots_for_tiles(99999,
                                                                       load_arch("hbm3").geometry))
@@ -147,7 +155,8 @@ def test_chrome_trace_is_well_formed(capsys, pimb: Path, tmp_path: Path) -> None
     slices = [e for e in events if e["ph"] == "X"]
     for e in slices:
         assert {"name", "ts", "dur", "pid", "tid", "args"} <= set(e)
-        assert e["name"] in ("ACT", "PRE", "REF", "RD", "WR", "OP") and e["dur"] > 0
+        assert e["name"] in ("ACT", "PRE", "REF", "RD", "WR", "ld", "add", "st") and e["dur"] > 0
+        assert e["name"] in (e["args"]["pim"], "ACT", "PRE", "REF", "RD", "WR")
     for ch in range(16):
         mine = sorted((e["ts"], e["dur"]) for e in slices if e["tid"] == ch)
         assert all(a[0] + a[1] <= b[0] + 1e-9 for a, b in zip(mine, mine[1:], strict=False))
@@ -168,8 +177,8 @@ def test_traces_are_cut_at_the_limit(capsys, pimb: Path, tmp_path: Path) -> None
     assert json_path.stat().st_size <= limit
     assert f"{csv_path}: trace cut after" in err and f"{json_path}: trace cut after" in err
     lines = csv_path.read_text().splitlines()
-    assert lines[0].startswith(COMMENT) and lines[1] == HEADER
-    assert all(len(line.split(",")) == 6 for line in lines[1:])
+    assert lines[0].startswith(COMMENT) and lines[1] == NAMED
+    assert all(len(line.split(",")) == 10 for line in lines[1:])
     assert f"cut after {len(lines) - 2} commands" in err
     events = json.loads(json_path.read_text())["traceEvents"]
     assert events[-1]["name"] == "trace cut here: size limit reached"
@@ -314,7 +323,8 @@ def test_traces_without_the_header(capsys, pimb: Path, tmp_path: Path) -> None:
         ('# pimisa-trace {"version": 1, "arch": "hbm3", "fingerprint": "0", "tCK_ns": 1}',
          ":1: the trace was scheduled with a preset 'hbm3' whose geometry or timing differs"),
         ("# pimisa-trace \udcff", ":1: the '# pimisa-trace' comment must be a JSON object"),
-        ("\udcff", ":1: the header must be exactly 'cycle,channel,bank,command,row,col'"),
+        ("\udcff", ":1: the header must be exactly 'cycle,channel,bank,command,row,col' or "
+         "'cycle,channel,bank,command,row,col,slot,index,pim,source'"),
     ],
 )
 def test_bad_trace_headers(capsys, tmp_path: Path, first: str, message: str) -> None:
@@ -335,3 +345,158 @@ def test_time_assembles_a_source(capsys, tmp_path: Path) -> None:
     src.write_text("ld v0, [0, 99]\n")
     code, _, err = run(capsys, "time", str(src))
     assert code == 1 and err.startswith(f"{src}:1:12: error: column 99 out of range")
+
+
+SOURCE = "ld v0, [0, 0]\nld v1, [1, 0]\nfadd v2, v0, v1\nbarrier\nst v2, [0, 1]\n"
+
+
+EXPECTED = [("ACT", 0, "ld", 1), ("RD", 0, "ld", 1), ("PRE", 1, "ld", 2), ("ACT", 1, "ld", 2),
+            ("RD", 1, "ld", 2), ("OP", 2, "fadd", 3), ("PRE", 3, "barrier", 4),
+            ("ACT", 4, "st", 5), ("WR", 4, "st", 5)]  # command, index, mnemonic, line
+
+
+def test_csv_names_each_command(capsys, tmp_path: Path) -> None:
+    """The row switch's PRE and ACT go to the second ld, the barrier's PRE to the barrier."""
+    src = tmp_path / "t.pimasm"
+    src.write_text(SOURCE)
+    trace = tmp_path / "t.csv"
+    code, _, _ = run(capsys, "time", str(src), "--trace-csv", str(trace), "--tiles", "1024")
+    assert code == 0
+    rows = read_csv(trace)
+    assert ",".join(rows[0]) == NAMED
+    got = [(r[3], int(r[7]), r[8], r[9]) for r in rows[1:] if r[6] == "0"]
+    assert got == [(c, i, p, f"{src}:{line}") for c, i, p, line in EXPECTED]
+    # Slot 1 (rows 5..9) first closes the row slot 0's st left open: its first ld's PRE.
+    second = [(r[3], int(r[7])) for r in rows[1:] if r[6] == "1"]
+    assert second == [("PRE", 0)] + [(c, i) for c, i, _, _ in EXPECTED]
+    code, out, _ = run(capsys, "check-trace", str(trace))
+    assert code == 0 and "satisfy every timing rule of hbm3" in out
+
+
+def test_chrome_trace_names_each_command(capsys, tmp_path: Path) -> None:
+    src = tmp_path / "t.pimasm"
+    src.write_text(SOURCE)
+    path = tmp_path / "t.json"
+    code, _, _ = run(capsys, "time", str(src), "--chrome-trace", str(path))
+    assert code == 0
+    doc = json.loads(path.read_text())
+    assert doc["otherData"]["fingerprint"] == preset_fingerprint(load_arch("hbm3"))
+    slices = [e for e in doc["traceEvents"] if e["ph"] == "X"]
+    got = [(e["name"], e["args"]["index"], e["args"]["pim"], e["args"]["source"],
+            e["args"]["slot"]) for e in slices]
+    assert got == [("fadd" if c == "OP" else c, i, p, f"{src}:{line}", 0)
+                   for c, i, p, line in EXPECTED]
+
+
+def test_trace_without_a_source_map(capsys, pimb: Path, tmp_path: Path) -> None:
+    """A .pimb without a source map: empty source fields, mnemonics still named."""
+    trace = trace_of(capsys, pimb, tmp_path / "t.csv", "hbm3")
+    rows = read_csv(trace)
+    assert ",".join(rows[0]) == NAMED
+    assert {r[8] for r in rows[1:]} == {"ld", "add", "st"} and {r[9] for r in rows[1:]} == {""}
+    op = next(r for r in rows[1:] if r[3] == "OP")
+    assert op[7:9] == [str(3 * 32), "add"]
+
+
+def test_half_bank_commands_in_traces(capsys, tmp_path: Path) -> None:
+    """Bank -2 / -3 (an all-bank command to the even / odd banks of two-bank units) counts on
+    those banks only; other presets refuse them."""
+    bad = tmp_path / "h.csv"
+    bad.write_text("\n".join([HEADER, "0,0,-2,ACT,0,-1", "13,0,0,RD,0,0", "14,0,1,RD,0,0",
+                              "40,0,-3,ACT,5,-1", "54,0,-3,RD,5,3"]) + "\n")
+    code, out, err = run(capsys, "check-trace", str(bad), "--arch", "hbm2-pim")
+    assert code == 1 and err == ""
+    assert f"{bad}:3: tRCD_RD: RD (bank 0 row 0, cycle 13) is 13 cycles after line 2: ACT " \
+        "(even banks row 0, cycle 0); tRCD_RD needs 14" in out
+    assert f"{bad}:4: row-open: RD (bank 1 row 0, cycle 14) but the bank was never opened" in out
+    assert ":6:" not in out  # the odd-bank RD is 14 cycles after its ACT
+    code, out, err = run(capsys, "check-trace", str(bad), "--arch", "hbm3")
+    assert code == 1 and out == "" and err.strip() == f"pimisa: error: {bad}:2: bank outside " \
+        "-1..15 for hbm3"
+
+
+def test_old_six_column_traces_still_read(capsys, pimb: Path, tmp_path: Path) -> None:
+    trace = trace_of(capsys, pimb, tmp_path / "t.csv", "hbm3", "--tiles", "2000")
+    lines = trace.read_text().splitlines()
+    six = tmp_path / "six.csv"
+    six.write_text("\n".join([lines[0], HEADER] + [",".join(x.split(",")[:6]) for x in lines[2:]])
+                   + "\n")
+    code, out, _ = run(capsys, "check-trace", str(six))
+    assert code == 0 and f"{len(lines) - 2} commands on 1 channel(s)" in out
+    code, out, _ = run(capsys, "check-trace", str(trace))
+    assert code == 0 and f"{len(lines) - 2} commands on 1 channel(s)" in out
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("0,0,-1,ACT,0,-1,0,0", ":3: expected 10 fields (cycle,channel,bank,command,row,col,"
+         "slot,index,pim,source), got 8"),
+        ("0,0,-1,ACT,x,-1,0,0,ld,a.pimasm:1", ":3: fields other than the command must be"),
+        ("0,0,-1,NOP,0,-1,0,0,ld,a.pimasm:1", ":3: unknown command 'NOP'"),
+        ('0,0,-1,ACT,0,-1,0,0,ld,"a.pim', ":3: "),
+    ],
+)
+def test_bad_named_lines(capsys, tmp_path: Path, line: str, message: str) -> None:
+    bad = tmp_path / "bad.csv"
+    head = TraceHeader.of(load_arch("hbm3")).to_line().decode()
+    bad.write_text(head + NAMED + "\n" + line + "\n")
+    code, out, err = run(capsys, "check-trace", str(bad))
+    if message == ":3: ":  # an unterminated quote in the source column: not check-trace's
+        assert code == 0, err
+        with pytest.raises(InputError, match=r"bad\.csv:3: "):
+            parse_names(bad.read_bytes(), str(bad))
+        return
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert f"{bad}{message}" in err and "Traceback" not in err
+
+
+MNEMONICS = sorted({ins.mnemonic for ins in TABLE})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_csv_round_trip(data) -> None:
+    """CsvWriter -> parse_trace_csv / parse_names gives back every field (sources quoted when
+    they hold a comma or quote; CR and LF written as '?')."""
+    n = data.draw(st.integers(1, 4), label="records")
+    names = CommandNames(data.draw(st.lists(st.sampled_from(MNEMONICS), min_size=n, max_size=n)),
+                         data.draw(st.lists(st.text(max_size=12), min_size=n, max_size=n)))
+    count = data.draw(st.integers(0, 30), label="commands")
+    cmds = np.zeros(count, CMD_DTYPE)
+    for name, low, high in (("cycle", 0, 2**40), ("row", -1, 2**31 - 1), ("bank", -3, 255),
+                            ("cmd", 0, 5), ("col", 0, 255)):
+        cmds[name] = data.draw(st.lists(st.integers(low, high), min_size=count,
+                                        max_size=count), label=name)
+    index = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=count, max_size=count)),
+                     np.int64)
+    slot = np.array(data.draw(st.lists(st.integers(0, 2**40), min_size=count, max_size=count)),
+                    np.int64)
+    channels = data.draw(st.lists(st.integers(0, 1023), min_size=1, max_size=3))
+    split = data.draw(st.integers(0, count))
+    arch = load_arch(data.draw(st.sampled_from(["hbm3", "hbm2-pim", "lpddr5x"])))
+    buf = io.BytesIO()
+    writer = CsvWriter(buf, channels, 1 << 40, arch, names)
+    for part in (slice(0, split), slice(split, count)):
+        writer.write(cmds[part], index[part], slot[part])
+    text = buf.getvalue()
+    trace = parse_trace_csv(text)
+    assert trace.header == TraceHeader.of(arch) and trace.first_line == 3
+    k = cmds["cmd"].astype(np.int64)
+    parts = [(0, split), (split, count)]
+    order = np.concatenate([np.arange(a, b) for a, b in parts for _ in channels]).astype(int)
+    chans = np.concatenate([[c] * (b - a) for a, b in parts for c in channels]).astype(np.int64)
+    has_row, has_col = np.isin(k, (0, 3, 4)), np.isin(k, (3, 4))
+    wide = {name: cmds[name].astype(np.int64) for name in ("cycle", "bank", "row", "col")}
+    want = {"cycle": wide["cycle"], "bank": wide["bank"], "cmd": k,
+            "row": np.where(has_row, wide["row"], -1), "col": np.where(has_col, wide["col"], -1)}
+    for field, values in want.items():
+        np.testing.assert_array_equal(getattr(trace, field), values[order])
+    np.testing.assert_array_equal(trace.channel, chans)
+    got = parse_names(text)
+    assert got is not None
+    np.testing.assert_array_equal(got.slot, slot[order])
+    np.testing.assert_array_equal(got.index, index[order])
+    assert got.pim == [names.pim[i] for i in index[order]]
+    clean = [s.replace("\r", "?").replace("\n", "?") for s in names.source]
+    assert got.source == [clean[i] for i in index[order]]

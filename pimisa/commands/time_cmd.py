@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="tiles to process over the whole device (default: one per PIM unit)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--trace-csv", metavar="FILE", type=output_arg,
-                   help="write every DRAM command as CSV")
+                   help="write every DRAM command as CSV, with the PIM command it was issued "
+                   "for (tile slot, index, mnemonic, source file:line)")
     p.add_argument("--chrome-trace", metavar="FILE.json", type=output_arg,
                    help="write a Chrome trace-event JSON file (opens in Perfetto)")
     p.add_argument("--all-channels", action="store_true",
@@ -85,13 +86,16 @@ def run_time(args: argparse.Namespace) -> int:
     arch = load_arch(args.arch or program.meta.arch)
     tiles = arch.geometry.total_units if args.tiles is None else args.tiles
     slots = slots_for_tiles(tiles, arch.geometry)
-    run = start_launch(program, arch, slots)
     channels = list(range(arch.geometry.total_channels)) if args.all_channels else [0]
     notes: list[str] = []
     if args.trace_csv or args.chrome_trace:
+        from pimisa.linecost import AttributedRun
+
+        run = AttributedRun(program, arch, slots)
         notes = write_traces(run, arch, args.trace_csv, args.chrome_trace, channels,
                              int(args.trace_limit * 2**20))
     else:
+        run = start_launch(program, arch, slots)
         run.finish()
     summary = TimingSummary.from_stats(run.stats(), arch, slots)
     costs = None

@@ -20,13 +20,23 @@ from pimisa.arch import Arch
 from pimisa.dram import rules
 from pimisa.dram.rules import CHECKS
 from pimisa.dram.rules import RULES as TABLE
-from pimisa.dram.tracefile import COLUMNS, TraceHeader, resolve_arch, split_header
+from pimisa.dram.tracefile import (
+    COLUMNS,
+    NAME_COLUMNS,
+    TraceHeader,
+    resolve_arch,
+    split_header,
+)
 from pimisa.errors import InputError
 from pimisa.fileio import read_regular
 
 HEADER = ",".join(COLUMNS).encode()
 NAMES = ("ACT", "PRE", "REF", "RD", "WR", "OP")
 ACT, PRE, REF, RD, WR, OP = range(6)
+ALL = -1  # bank of an all-bank command and of REF
+# With k > 1 banks per PIM unit, bank -2 - p is an all-bank command to part p of every unit
+# (bank unit x k + p): with k = 2, -2 the even banks and -3 the odd ones.
+PART_NAMES = {ALL: "all banks", -2: "even banks", -3: "odd banks"}
 FIRST_LINE = 2  # the line of the first command without a '# pimisa-trace' comment
 
 # Every rule the checker verifies, with its one-line doc (the gap rules from the table).
@@ -94,15 +104,19 @@ class CheckResult:
         return {v.rule for v in self.violations}
 
 
-def _slow_parse(lines: list[bytes], where: str, first_line: int) -> np.ndarray:
-    """Parse line by line, raising InputError at the first malformed line."""
+def _slow_parse(lines: list[bytes], where: str, first_line: int, named: bool) -> np.ndarray:
+    """Parse line by line, raising InputError at the first malformed line (of the first six
+    columns; the name columns are pimisa.dram.tracefile.parse_names' business)."""
     table = np.empty((len(lines), 6), dtype=np.int64)
     for i, raw in enumerate(lines):
-        parts = raw.rstrip(b"\r").split(b",")
+        parts = raw.rstrip(b"\r").split(b",", 6 if named else -1)[:7]
+        if named and len(parts) == 7:
+            parts.pop()
         lineno = i + first_line
-        if len(parts) != 6:
-            raise InputError(f"{where}:{lineno}: expected 6 fields "
-                             f"(cycle,channel,bank,command,row,col), got {len(parts)}")
+        if len(parts) != 6 or (named and raw.count(b",") < 9):
+            want = COLUMNS + (NAME_COLUMNS if named else ())
+            raise InputError(f"{where}:{lineno}: expected {len(want)} fields "
+                             f"({','.join(want)}), got {raw.count(b',') + 1}")
         name = parts[3].decode("utf-8", "replace")
         if name not in NAMES:
             raise InputError(f"{where}:{lineno}: unknown command {name!r} "
@@ -118,14 +132,27 @@ def _slow_parse(lines: list[bytes], where: str, first_line: int) -> np.ndarray:
     return table
 
 
+def _enough_fields(body: bytes, count: int) -> bool:
+    """Whether each of the `count` lines of `body` has at least the 10 fields of a named line
+    (9 commas; a quoted source may hold more)."""
+    raw = np.frombuffer(body, np.uint8)
+    ends = np.flatnonzero(raw == ord("\n"))
+    commas = np.flatnonzero(raw == ord(","))
+    per_line = np.bincount(np.searchsorted(ends, commas), minlength=count + 1)[:count]
+    return bool((per_line >= len(COLUMNS) + len(NAME_COLUMNS) - 1).all())
+
+
 def parse_trace_csv(data: bytes, where: str = "<trace>") -> Trace:
     """Parse trace CSV bytes (fast numpy path; a line-by-line pass locates any error)."""
-    header, _, body, first_line = split_header(data, where)
+    header, named, body, first_line = split_header(data, where)
     lines = body.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     if not lines:
         return Trace.from_columns(np.empty((0, 6), dtype=np.int64), first_line, header)
+    if named and not _enough_fields(body, len(lines)):
+        return Trace.from_columns(_slow_parse(lines, where, first_line, named), first_line,
+                                  header)
     coded = body
     for code, name in enumerate(NAMES):
         coded = coded.replace(b"," + name.encode() + b",", b",%d," % code)
@@ -133,12 +160,13 @@ def parse_trace_csv(data: bytes, where: str = "<trace>") -> Trace:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             table = np.loadtxt(io.BytesIO(coded), delimiter=",", dtype=np.int64, ndmin=2,
-                               comments=None)
+                               comments=None, usecols=range(6) if named else None,
+                               quotechar='"' if named else None)
         fast_ok = table.shape == (len(lines), 6)
     except ValueError:
         fast_ok = False
     if not fast_ok:
-        table = _slow_parse(lines, where, first_line)
+        table = _slow_parse(lines, where, first_line, named)
     return Trace.from_columns(table, first_line, header)
 
 
@@ -222,7 +250,7 @@ class _Collector:
         t = self.trace
         name = NAMES[int(t.cmd[i])]
         bank = int(t.bank[i])
-        where = "all banks" if bank < 0 else f"bank {bank}"
+        where = f"bank {bank}" if bank >= 0 else PART_NAMES.get(bank, f"banks of part {-2 - bank}")
         if t.cmd[i] in (ACT, RD, WR):
             where += f" row {int(t.row[i])}"
         return f"{name} ({where}, cycle {int(t.cycle[i])})"

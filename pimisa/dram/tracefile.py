@@ -1,4 +1,5 @@
-"""The CSV trace format's header: which preset a trace was scheduled with.
+"""The CSV trace format: its header (the preset a trace was scheduled with, its columns) and
+the optional name columns.
 
 Line 1 of a trace written by `pimisa time --trace-csv` is a comment naming its preset,
 `# pimisa-trace {"arch": NAME, "fingerprint": HEX, "tCK_ns": T, "version": 1}` (one line of
@@ -6,15 +7,22 @@ JSON), and line 2 the column header. The fingerprint is a hash of the preset's g
 timing, so a trace is recognised as belonging to a user's .toml preset as well as to a bundled
 one, and a bundled preset whose numbers changed since the trace was written is not mistaken for
 the one it was scheduled with. Traces without the comment (older ones) are read as before.
+Line 2 names the columns: COLUMNS, optionally followed by NAME_COLUMNS (the PIM command each
+DRAM command was issued for: tile slot, record index, mnemonic, source `file:line`, a CSV
+field quoted when it holds a comma or a quote). docs/dram.md, "Trace files".
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from pimisa.arch import Arch, load_arch, preset_names
 from pimisa.errors import InputError, UsageError
@@ -22,6 +30,7 @@ from pimisa.errors import InputError, UsageError
 MARK = b"# pimisa-trace "
 VERSION = 1
 COLUMNS = ("cycle", "channel", "bank", "command", "row", "col")
+NAME_COLUMNS = ("slot", "index", "pim", "source")
 
 
 def preset_fingerprint(arch: Arch) -> str:
@@ -82,8 +91,9 @@ class TraceHeader:
         return None
 
 
-def split_header(data: bytes, where: str) -> tuple[TraceHeader | None, list[str], bytes, int]:
-    """(preset header or None, column names, the command lines, line number of the first)."""
+def split_header(data: bytes, where: str) -> tuple[TraceHeader | None, bool, bytes, int]:
+    """(preset header or None, whether the name columns follow, the command lines, the line
+    number of the first)."""
     header = None
     first = 1
     if data.startswith(b"#"):
@@ -95,10 +105,50 @@ def split_header(data: bytes, where: str) -> tuple[TraceHeader | None, list[str]
         header = TraceHeader.parse(line, where)
         first = 2
     names, _, body = data.partition(b"\n")
-    columns = names.rstrip(b"\r").decode("utf-8", "replace").split(",")
-    if tuple(columns) != COLUMNS:
-        raise InputError(f"{where}:{first}: the header must be exactly {','.join(COLUMNS)!r}")
-    return header, columns, body, first + 1
+    columns = tuple(names.rstrip(b"\r").decode("utf-8", "replace").split(","))
+    if columns not in (COLUMNS, COLUMNS + NAME_COLUMNS):
+        raise InputError(f"{where}:{first}: the header must be exactly "
+                         f"{','.join(COLUMNS)!r} or {','.join(COLUMNS + NAME_COLUMNS)!r}")
+    return header, columns != COLUMNS, body, first + 1
+
+
+@dataclass
+class TraceNames:
+    """The name columns of a trace, one entry per command line."""
+
+    slot: np.ndarray  # int64
+    index: np.ndarray  # int64
+    pim: list[str]
+    source: list[str]
+
+
+def parse_names(data: bytes, where: str = "<trace>") -> TraceNames | None:
+    """The name columns of trace CSV bytes (None when it has none); InputError at a bad line."""
+    _, named, body, first = split_header(data, where)
+    if not named:
+        return None
+    text = body.decode("utf-8", "surrogateescape")
+    slot, index, pim, source = [], [], [], []
+    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for row in rows:
+            line = first + rows.line_num - 1
+            if len(row) != len(COLUMNS) + len(NAME_COLUMNS):
+                raise InputError(f"{where}:{line}: expected {len(COLUMNS) + len(NAME_COLUMNS)} "
+                                 f"fields, got {len(row)}")
+            try:
+                s, i = int(row[6]), int(row[7])
+            except ValueError:
+                raise InputError(f"{where}:{line}: slot and index must be integers") from None
+            if not (0 <= s < 1 << 62 and 0 <= i < 1 << 62):
+                raise InputError(f"{where}:{line}: slot and index must be in 0..2^62-1")
+            slot.append(s)
+            index.append(i)
+            pim.append(row[8])
+            source.append(row[9])
+    except csv.Error as exc:
+        raise InputError(f"{where}:{first + rows.line_num - 1}: {exc}") from None
+    return TraceNames(np.array(slot, np.int64), np.array(index, np.int64), pim, source)
 
 
 def resolve_arch(header: TraceHeader | None, spec: str | Path | Arch | None,

@@ -1,11 +1,14 @@
 """Trace files of a schedule, written incrementally and atomically, cut at a size limit.
 
 CSV: a comment naming the preset (pimisa.dram.tracefile), the header
-`cycle,channel,bank,command,row,col`, then one line per DRAM command; bank -1 for
-all-bank commands and REF; row -1 for PRE/REF/OP; col -1 except for RD/WR. Chrome trace-event
-JSON (opens in Perfetto / chrome://tracing): one track per channel, every command a slice (its
-nominal duration, clipped at the next command so slices never overlap), REF slices tRFC long.
-Every channel has the same schedule; the caller picks which channels to write.
+`cycle,channel,bank,command,row,col,slot,index,pim,source`, then one line per DRAM command;
+bank -1 for all-bank commands and REF; row -1 for PRE/REF/OP; col -1 except for RD/WR; the
+last four name the PIM command the DRAM command was issued for (pimisa.linecost): its tile
+slot, record index, mnemonic and source `file:line`. Chrome trace-event JSON (opens in
+Perfetto / chrome://tracing): one track per channel, every command a slice (its nominal
+duration, clipped at the next command so slices never overlap; REF slices tRFC long; an OP
+slice named by its mnemonic) with the same names in its args. Every channel has the same
+schedule; the caller picks which channels to write. docs/dram.md, "Trace files".
 """
 
 from __future__ import annotations
@@ -23,24 +26,36 @@ from pimisa.dram.core import (
     CHUNK,
     CMD_NAMES,
     CSV_LINE_MAX,
-    CoreRun,
     core_params,
     format_csv_lines,
     nominal_lengths,
 )
-from pimisa.dram.tracefile import COLUMNS, TraceHeader, preset_fingerprint
+from pimisa.dram.tracefile import COLUMNS, NAME_COLUMNS, TraceHeader, preset_fingerprint
 from pimisa.fileio import atomic_open
+from pimisa.linecost import AttributedRun, CommandNames
 
 CSV_HEADER = ",".join(COLUMNS).encode() + b"\n"
+OP = CMD_NAMES.index("OP")
+CMD_JSON = [json.dumps(name) for name in CMD_NAMES]
+
+
+def csv_field(text: str) -> bytes:
+    """A CSV field, quoted when it holds a comma or a quote; CR and LF become '?'."""
+    text = text.replace("\r", "?").replace("\n", "?")
+    if "," in text or '"' in text:
+        text = '"' + text.replace('"', '""') + '"'
+    return text.encode()
+
+
 CHROME_CLOSE_RESERVE = 512  # bytes kept free under the limit for the closing events
 
 
 class CsvWriter:
     """Streams command chunks to a CSV trace until `limit` bytes (the preset comment first,
-    given `arch`)."""
+    given `arch`; the name columns given `names`)."""
 
     def __init__(self, handle: IO[bytes], channels: Sequence[int], limit: int,
-                 arch: Arch | None = None) -> None:
+                 arch: Arch | None = None, names: CommandNames | None = None) -> None:
         self.handle = handle
         self.channels = list(channels)
         self.limit = limit
@@ -48,7 +63,14 @@ class CsvWriter:
         self.lines = 0
         self.cut = False
         self._buf = bytearray(CHUNK * CSV_LINE_MAX)
-        self._put((TraceHeader.of(arch).to_line() if arch else b"") + CSV_HEADER)
+        header = CSV_HEADER
+        self._tails: list[bytes] | None = None
+        if names is not None:
+            header = header[:-1] + b"," + ",".join(NAME_COLUMNS).encode() + b"\n"
+            self._tails = [b",%d,%s,%s\n" % (i, p.encode(), csv_field(f))
+                           for i, (p, f) in enumerate(zip(names.pim, names.source,
+                                                          strict=True))]
+        self._put((TraceHeader.of(arch).to_line() if arch else b"") + header)
 
     def _put(self, data: bytes | memoryview) -> None:
         """Write what fits under the limit, whole lines only; past it the trace is cut."""
@@ -61,16 +83,35 @@ class CsvWriter:
         self.handle.write(data)
         self.size += len(data)
 
-    def write(self, cmds: np.ndarray) -> None:
-        """Append a chunk of commands (CMD_DTYPE) for every selected channel."""
+    def write(self, cmds: np.ndarray, index: np.ndarray | None = None,
+              slot: np.ndarray | None = None) -> None:
+        """Append a chunk of commands (CMD_DTYPE; with names, their owners' record index and
+        slot) for every selected channel."""
         for channel in self.channels:
             pos = 0
             while pos < len(cmds) and not self.cut:
                 done, used = format_csv_lines(cmds[pos:], channel, self._buf)
-                self._put(memoryview(self._buf)[:used])
+                text: bytes | memoryview = memoryview(self._buf)[:used]
+                if self._tails is not None and index is not None and slot is not None:
+                    text = self._named(bytes(text), index[pos:pos + done], slot[pos:pos + done])
+                self._put(text)
                 if not self.cut:
                     self.lines += done
                 pos += done
+
+    def _named(self, text: bytes, index: np.ndarray, slot: np.ndarray) -> bytes:
+        """The C-formatted lines with the name columns appended."""
+        tails = self._tails
+        assert tails is not None
+        lines = text.split(b"\n")
+        lines.pop()
+        slots, which = np.unique(slot, return_inverse=True)  # few slots per chunk
+        heads = [b",%d" % s for s in slots.tolist()]
+        parts = [b""] * (3 * len(lines))
+        parts[0::3] = lines
+        parts[1::3] = [heads[j] for j in which.reshape(-1).tolist()]
+        parts[2::3] = [tails[i] for i in index.tolist()]
+        return b"".join(parts)
 
     def close(self) -> None:
         """Nothing to close in a CSV."""
@@ -80,7 +121,7 @@ class ChromeWriter:
     """Streams command chunks to a Chrome trace-event JSON file until about `limit` bytes."""
 
     def __init__(self, handle: IO[bytes], channels: Sequence[int], limit: int,
-                 arch: Arch) -> None:
+                 arch: Arch, names: CommandNames | None = None) -> None:
         p = core_params(arch) | nominal_lengths(arch)
         self.handle = handle
         self.channels = list(channels)
@@ -91,7 +132,12 @@ class ChromeWriter:
         self.us = arch.timing.tCK_ns / 1000.0
         self.nominal = np.array([p["tRCD_RD"], p["tRP"], p["tRFC"], p["tCCD_col"],
                                  p["tCCD_col"], p["tCCD_col"]], dtype=np.int64).clip(min=1)
-        self._pending: np.ndarray | None = None
+        self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # Per record: the name of its OP slices, and its args after "slot".
+        self._op_name = [json.dumps(p) for p in names.pim] if names else []
+        self._args = [f',"index":{i},"pim":{json.dumps(p)},"source":{json.dumps(f)}'
+                      for i, (p, f) in enumerate(zip(names.pim, names.source, strict=True))
+                      ] if names else []
         self._last_ts = 0.0
         head = {"displayTimeUnit": "ns",
                 "otherData": {"arch": arch.name, "tCK_ns": arch.timing.tCK_ns,
@@ -109,23 +155,28 @@ class ChromeWriter:
         self.handle.write(data)
         self.size += len(data)
 
-    def _events(self, cmds: np.ndarray, durations: np.ndarray, channel: int) -> list[bytes]:
+    def _events(self, cmds: np.ndarray, index: np.ndarray, slot: np.ndarray,
+                durations: np.ndarray, channel: int) -> list[bytes]:
         us = self.us
+        named = bool(self._args)
         return [
-            (f',\n{{"ph":"X","pid":0,"tid":{channel},"name":"{CMD_NAMES[k]}",'
+            (f',\n{{"ph":"X","pid":0,"tid":{channel},'
+             f'"name":{self._op_name[i] if named and k == OP else CMD_JSON[k]},'
              f'"ts":{c * us:.6f},"dur":{d * us:.6f},'
-             f'"args":{{"cycle":{c},"bank":{b},"row":{r},"col":{col}}}}}').encode()
-            for c, k, b, r, col, d in zip(
+             f'"args":{{"cycle":{c},"bank":{b},"row":{r},"col":{col}'
+             + (f',"slot":{s}{self._args[i]}' if named else "") + "}}").encode()
+            for c, k, b, r, col, d, i, s in zip(
                 cmds["cycle"].tolist(), cmds["cmd"].tolist(), cmds["bank"].tolist(),
                 np.where(np.isin(cmds["cmd"], (0, 3, 4)), cmds["row"], -1).tolist(),
                 np.where(np.isin(cmds["cmd"], (3, 4)), cmds["col"], -1).tolist(),
-                durations.tolist(), strict=True)
+                durations.tolist(), index.tolist(), slot.tolist(), strict=True)
         ]
 
-    def _emit(self, cmds: np.ndarray, next_cycle: np.ndarray) -> None:
+    def _emit(self, cmds: np.ndarray, index: np.ndarray, slot: np.ndarray,
+              next_cycle: np.ndarray) -> None:
         durations = np.minimum(self.nominal[cmds["cmd"]], next_cycle - cmds["cycle"])
         for channel in self.channels:
-            events = self._events(cmds, durations, channel)
+            events = self._events(cmds, index, slot, durations, channel)
             sizes = np.cumsum([len(e) for e in events])
             room = self.limit - CHROME_CLOSE_RESERVE - self.size
             fit = int(np.searchsorted(sizes, room, side="right"))
@@ -137,21 +188,28 @@ class ChromeWriter:
                 self.cut = True
                 return
 
-    def write(self, cmds: np.ndarray) -> None:
-        """Append a chunk; the last command waits for the next chunk to know its duration."""
+    def write(self, cmds: np.ndarray, index: np.ndarray | None = None,
+              slot: np.ndarray | None = None) -> None:
+        """Append a chunk (with names: its owners' record index and slot); the last command
+        waits for the next chunk to know its duration."""
         if self.cut or not len(cmds):
             return
+        if index is None or slot is None:
+            index = slot = np.zeros(len(cmds), np.int64)
         if self._pending is not None:
-            cmds = np.concatenate([self._pending, cmds])
-        self._pending = cmds[-1:].copy()
-        body = cmds[:-1]
-        if len(body):
-            self._emit(body, cmds["cycle"][1:])
+            last, last_index, last_slot = self._pending
+            cmds = np.concatenate([last, cmds])
+            index = np.concatenate([last_index, index])
+            slot = np.concatenate([last_slot, slot])
+        self._pending = cmds[-1:].copy(), index[-1:].copy(), slot[-1:].copy()
+        if len(cmds) > 1:
+            self._emit(cmds[:-1], index[:-1], slot[:-1], cmds["cycle"][1:])
 
     def close(self) -> None:
         """Flush the last command and close the JSON document."""
         if self._pending is not None and not self.cut:
-            self._emit(self._pending, self._pending["cycle"] + self.nominal[self._pending["cmd"]])
+            last, index, slot = self._pending
+            self._emit(last, index, slot, last["cycle"] + self.nominal[last["cmd"]])
         tail = b"\n]}\n"
         if self.cut:
             cut = {"ph": "i", "s": "g", "pid": 0, "tid": self.channels[0], "ts": self._last_ts,
@@ -161,27 +219,29 @@ class ChromeWriter:
 
 
 def write_traces(
-    run: CoreRun,
+    run: AttributedRun,
     arch: Arch,
     csv_path: str | Path | None,
     chrome_path: str | Path | None,
     channels: Sequence[int],
     limit: int,
 ) -> list[str]:
-    """Run `run` to the end, writing the requested traces; returns a note per cut trace."""
+    """Run `run` to the end, writing the requested traces (every DRAM command named by the PIM
+    command it was issued for); returns a note per cut trace."""
     notes: list[str] = []
+    names = CommandNames.of(run.program)
     with contextlib.ExitStack() as stack:
         writers: list[tuple[str, CsvWriter | ChromeWriter]] = []
         if csv_path is not None:
             handle = stack.enter_context(atomic_open(csv_path, "wb"))
-            writers.append((str(csv_path), CsvWriter(handle, channels, limit, arch)))
+            writers.append((str(csv_path), CsvWriter(handle, channels, limit, arch, names)))
         if chrome_path is not None:
             handle = stack.enter_context(atomic_open(chrome_path, "wb"))
-            writers.append((str(chrome_path), ChromeWriter(handle, channels, limit, arch)))
+            writers.append((str(chrome_path), ChromeWriter(handle, channels, limit, arch, names)))
         chunks = run.chunks()
-        for chunk in chunks:
+        for cmds, index, slot in chunks:
             for _, writer in writers:
-                writer.write(chunk)
+                writer.write(cmds, index, slot)
             if all(writer.cut for _, writer in writers):
                 break
         chunks.close()
