@@ -91,7 +91,8 @@ def validate(value: object, hint: Any, path: str, errors: list[str], depth: int 
         for key, element in value.items():  # type: ignore[union-attr]
             if not isinstance(key, key_hint):
                 errors.append(f"{path}: key {key!r} is not {_type_name(key_hint)}")
-            validate(element, item, f"{path}.{key}", errors, depth + 1)
+            step = f".{key}" if str(key).isidentifier() else f"[{str(key)[:40]!r}]"
+            validate(element, item, path + step, errors, depth + 1)
     elif dataclasses.is_dataclass(hint):
         _validate_object(value, hint, path, errors, depth)  # type: ignore[arg-type]
 
