@@ -2,7 +2,7 @@
 
 Notation: ccd = tCCD_L (PIM column command spacing); every command issues
 at the earliest cycle allowed by the constraints against the commands before it, one command
-per cycle. Numbers come from shared/spec/dram-timing.md (hbm3 tRCD_RD 31, hbm2-pim 14, ...).
+per cycle. Numbers come from the presets (hbm3 tRCD_RD 31, hbm2-pim 14, ...).
 """
 
 from __future__ import annotations

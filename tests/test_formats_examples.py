@@ -1,4 +1,4 @@
-"""The worked examples of shared/spec/mx-formats.md and a few hand-derived cases."""
+"""The worked examples of docs/formats.md and a few hand-derived cases."""
 
 import numpy as np
 import pytest
@@ -25,7 +25,7 @@ MX_BLOCK = [
 ]
 MX_MICRO = [0, 1, 1, 1, 0, 1, 1, 1]
 MX_EXPECTED = {
-    # spec section 1
+    # docs/formats.md section 1
     "mx9": (
         [64, -48, 38, 13, 77, 70, -1, 3, 122, 127, 63, -33, 0, 64, 32, -16],
         [1, -0.75, 0.296875, 0.1015625, 0.6015625, 0.546875, -0.0078125, 0.0234375,
@@ -37,7 +37,7 @@ MX_EXPECTED = {
         [1, -0.75, 0.3125, 0.125, 0.625, 0.5625, -0.0, 0, 1.875, 1.875, 0.5, -0.25,
          0, 0.5, 0.25, -0.125],
     ),
-    # spec section 1 values; M hand-derived (lsb 1/2 or 1/4)
+    # docs/formats.md section 1 values; M hand-derived (lsb 1/2 or 1/4)
     "mx4": (
         [2, -2, 1, 0, 2, 2, 0, 0, 3, 3, 2, -1, 0, 2, 1, 0],
         [1, -1, 0.25, 0, 0.5, 0.5, -0.0, 0, 1.5, 1.5, 0.5, -0.25, 0, 0.5, 0.25, -0.0],

@@ -1,4 +1,4 @@
-"""OCP MX formats against independent oracles (spec section 4): ml_dtypes element casts with
+"""OCP MX formats against independent oracles (docs/formats.md §4): ml_dtypes element casts with
 a scale computed here, and gfloat's quantize_block, on adversarial data."""
 
 import gfloat

@@ -21,7 +21,7 @@ U32 = np.uint32
 def test_table_is_valid_and_complete():
     validate_table()
     names = {i.mnemonic for i in TABLE}
-    # The instruction classes DESIGN.md requires.
+    # The instruction classes the project requires.
     for needed in ["ld", "st", "add", "sub", "and", "or", "xor", "not", "slli", "srli", "srai",
                    "min", "max", "minu", "maxu", "mov", "li", "fadd", "fmul", "fmac", "cmp",
                    "cmpi", "shlv", "shrv", "shrvr", "nop", "barrier"]:

@@ -1,4 +1,4 @@
-"""Golden models of the microscaling formats of shared/spec/mx-formats.md.
+"""Golden models of the microscaling formats of docs/formats.md.
 
 Formats (`FORMATS`): "mx9", "mx6", "mx4" (shared micro-exponent, block 16, pairs) and
 "mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp4_e2m1", "mxint8" (OCP MX v1.0,

@@ -1,4 +1,4 @@
-"""Vectorized golden model of the OCP MX v1.0 formats (block 32, E8M0 scale), spec section 2.
+"""Vectorized golden model of the OCP MX v1.0 formats (block 32, E8M0 scale), docs/formats.md §2.
 
 The scale code is max(bexp(amax) - emax_elem, 0): the spec's e of a zero or subnormal amax is
 <= -127, where se clamps to -127 whatever its exact value. p = v / X is an exact float32

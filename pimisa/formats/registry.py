@@ -1,4 +1,4 @@
-"""Format descriptors of every microscaling format in shared/spec/mx-formats.md, by name."""
+"""Format descriptors of every microscaling format in docs/formats.md, by name."""
 
 from __future__ import annotations
 

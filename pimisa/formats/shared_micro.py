@@ -1,5 +1,5 @@
 """Vectorized golden model of MX9/MX6/MX4 (shared 8-bit exponent per 16, 1-bit micro-exponent
-per pair), spec section 1.
+per pair), docs/formats.md section 1.
 
 All of the work is int32 arithmetic on the float32 bits, a chunk of blocks at a time. Dividing
 |x| by the pair's lsb is an exponent-field subtraction on the bits (exact; a result whose field
