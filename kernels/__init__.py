@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from pimisa.arch import Arch
+from pimisa.arch import Arch, load_arch
 from pimisa.errors import InputError, UsageError
 from pimisa.program import Program, load_program
 
@@ -53,12 +53,18 @@ def load(spec: str, arch: Arch | str | None = None,
     """A kernel as a Program: a .pimb file as stored, or a .pimasm source / bundled kernel
     name assembled (for `arch` if given, with `defines` setting its parameters).
 
-    UsageError for defines with a .pimb (its parameters were fixed when it was assembled)."""
-    from pimisa.asm import assemble_file
-
+    UsageError for defines with a .pimb (its parameters were fixed when it was assembled).
+    A source assembled for a given `arch` comes from pimisa.kernelcache when it holds it."""
     path = Path(spec) if spec.endswith(".pimb") else resolve(spec)
     if path.suffix == ".pimb":
         if defines:
             raise UsageError(f"-D: {spec} is an assembled .pimb; defines apply to sources")
         return load_program(path)
+    if arch is not None:
+        from pimisa.kernelcache import assemble_cached
+
+        return assemble_cached(path, load_arch(arch) if isinstance(arch, str) else arch,
+                               defines)
+    from pimisa.asm import assemble_file
+
     return assemble_file(path, arch, defines)

@@ -1,4 +1,9 @@
-"""The `pimisa` command line: one sub-command module each, registered from COMMAND_MODULES."""
+"""The `pimisa` command line: one sub-command module each, registered from COMMANDS.
+
+Only the module of the command being run is imported (and its heavy modules only when it
+runs), so `pimisa quantize ...` does not pay for the assembler, the JIT-Q model or the fuzzer;
+help and usage errors that list every command import them all.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,21 @@ from pimisa import __version__, fileio, memory
 from pimisa.errors import PimisaError
 
 # Each module defines `register(subparsers)`, which adds its sub-command(s) with
-# `set_defaults(func=...)`; func(args) returns the exit code.
-COMMAND_MODULES = [
-    "pimisa.commands.arch_cmd",
-    "pimisa.commands.isa_cmd",
-    "pimisa.commands.asm_cmd",
-    "pimisa.commands.run_cmd",
-    "pimisa.commands.time_cmd",
-    "pimisa.commands.jitq_cmd",
-    "pimisa.commands.quantize_cmd",
-    "pimisa.commands.fuzz_cmd",
-    "pimisa.commands.debug_cmd",
-]
+# `set_defaults(func=...)`; func(args) returns the exit code. Command name -> its module.
+COMMANDS = {
+    "arch": "pimisa.commands.arch_cmd",
+    "isa": "pimisa.commands.isa_cmd",
+    "asm": "pimisa.commands.asm_cmd",
+    "disasm": "pimisa.commands.asm_cmd",
+    "run": "pimisa.commands.run_cmd",
+    "time": "pimisa.commands.time_cmd",
+    "check-trace": "pimisa.commands.time_cmd",
+    "jitq": "pimisa.commands.jitq_cmd",
+    "quantize": "pimisa.commands.quantize_cmd",
+    "fuzz": "pimisa.commands.fuzz_cmd",
+    "debug": "pimisa.commands.debug_cmd",
+}
+COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,8 +48,15 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every registered sub-command."""
+def command_of(argv: list[str]) -> str | None:
+    """The sub-command an argument list runs (its first non-option word), if it is one."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: with `command`, of just that command's module, else of every
+    sub-command."""
     parser = _Parser(
         prog="pimisa",
         description="Write, assemble, run, time and fuzz processing-in-memory kernels.",
@@ -50,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pimisa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    for name in [COMMANDS[command]] if command else COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     for command in sub.choices.values():
         command.add_argument(
@@ -62,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run one sub-command, turning PimisaError into a message and exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

@@ -38,9 +38,9 @@ into 16-bit words: block b of lane p at its words b W16 .. + W16 - 1 (W16 = the 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
-from hypothesis import strategies as st
 
 from pimisa.arch import Geometry
 from pimisa.errors import InputError
@@ -56,6 +56,9 @@ from pimisa.layout import (
 from pimisa.mxlayout import MXPacked, check_gather
 from pimisa.mxpack import BLOCK, PackedFormat
 from pimisa.program import Region
+
+if TYPE_CHECKING:  # hypothesis is imported when a strategy is asked for, not to run kernels
+    from hypothesis import strategies as st
 
 HALF_BITS = 16
 BF16_QNAN = 0x0040  # the quiet bit of a BF16 NaN
@@ -244,6 +247,8 @@ FP16_SPECIAL = (0x0000, 0x8000, 0x0001, 0x03FF, 0x0400, 0x7BFF, 0xFBFF, 0x7C00, 
 def _edge16(element: str) -> st.SearchStrategy[int]:
     """16-bit patterns of adversarial elements: specials, any exponent, a few ulps around
     powers of two, any pattern."""
+    from hypothesis import strategies as st
+
     man = 7 if element == "bf16" else 10
     top = (1 << (15 - man)) - 2  # largest finite exponent field
     special = BF16_SPECIAL if element == "bf16" else FP16_SPECIAL
@@ -253,27 +258,32 @@ def _edge16(element: str) -> st.SearchStrategy[int]:
     return st.one_of(st.sampled_from(special), near_pow2, st.integers(0, 0xFFFF))
 
 
-@st.composite
-def hp_tensors_of_shape(draw: st.DrawFn, shape: tuple[int, int], element: str,
-                        nan: bool = True, max_overlay: int = 24) -> np.ndarray:
+def hp_tensors_of_shape(shape: tuple[int, int], element: str, nan: bool = True,
+                        max_overlay: int = 24) -> st.SearchStrategy[np.ndarray]:
     """An adversarial float32 tensor of `shape` whose values are exact in `element`.
 
     The float32 adversarial base (pimisa.testing.tensors_of_shape: runs of ties, near powers
     of two, subnormals, huge values...) rounded to the element type, then up to `max_overlay`
     single elements drawn as 16-bit patterns (NaN/Inf only when `nan`).
     """
+    from hypothesis import strategies as st
+
     from pimisa.testing import tensors_of_shape
 
-    base = draw(tensors_of_shape(shape, nan, 0))
-    bits = hp_bits(base, element, "", round_hp=True)
-    cells = st.tuples(st.integers(0, shape[0] - 1), st.integers(0, shape[1] - 1),
-                      _edge16(element))
-    for r, c, value in draw(st.lists(cells, max_size=max_overlay)):
-        bits[r, c] = value
-    values = hp_values(bits, element)
-    if not nan:
-        values[~np.isfinite(values)] = 0
-    return values
+    @st.composite
+    def draw_tensor(draw: st.DrawFn) -> np.ndarray:
+        base = draw(tensors_of_shape(shape, nan, 0))
+        bits = hp_bits(base, element, "", round_hp=True)
+        cells = st.tuples(st.integers(0, shape[0] - 1), st.integers(0, shape[1] - 1),
+                          _edge16(element))
+        for r, c, value in draw(st.lists(cells, max_size=max_overlay)):
+            bits[r, c] = value
+        values = hp_values(bits, element)
+        if not nan:
+            values[~np.isfinite(values)] = 0
+        return values
+
+    return draw_tensor()
 
 
 RAW16_DTYPES = ("uint16", "int16", "float16", "bfloat16")
@@ -332,17 +342,23 @@ def _raw16_fill(seed: int, shape: tuple[int, int], element: str) -> np.ndarray:
     return out
 
 
-@st.composite
-def raw16_arrays(draw: st.DrawFn, rows: int, width: int, element: str = "fp16",
-                 max_overlay: int = 16) -> np.ndarray:
+def raw16_arrays(rows: int, width: int, element: str = "fp16", max_overlay: int = 16
+                 ) -> st.SearchStrategy[np.ndarray]:
     """(rows, width) uint16 patterns: zeros or a seeded edge-biased base, plus up to
     `max_overlay` drawn elements (shrinks toward zeros holding the elements that matter)."""
-    x = (np.zeros((rows, width), np.uint16) if draw(st.booleans())
-         else _raw16_fill(draw(st.integers(0, (1 << 32) - 1)), (rows, width), element))
-    cells = st.tuples(st.integers(0, rows - 1), st.integers(0, width - 1), _edge16(element))
-    for r, c, v in draw(st.lists(cells, max_size=max_overlay)):
-        x[r, c] = v
-    return x
+    from hypothesis import strategies as st
+
+    @st.composite
+    def draw_patterns(draw: st.DrawFn) -> np.ndarray:
+        x = (np.zeros((rows, width), np.uint16) if draw(st.booleans())
+             else _raw16_fill(draw(st.integers(0, (1 << 32) - 1)), (rows, width), element))
+        cells = st.tuples(st.integers(0, rows - 1), st.integers(0, width - 1),
+                          _edge16(element))
+        for r, c, v in draw(st.lists(cells, max_size=max_overlay)):
+            x[r, c] = v
+        return x
+
+    return draw_patterns()
 
 
 def halfwords_per_block(fmt: PackedFormat) -> int:

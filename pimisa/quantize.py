@@ -11,7 +11,6 @@ launch with the DRAM scheduler.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,42 +94,16 @@ def kernel_name(fmt: str, direction: str, hp: str = "fp32") -> str:
     return f"{fmt}_{direction}" + ("" if hp == "fp32" else f"_{hp}")
 
 
-_KERNELS: dict[tuple, tuple[Program, tuple[str, ...], tuple]] = {}
-
-
-def _stamp(paths: list[str]) -> tuple:
-    """(path, size, mtime) of each file, None for one that cannot be stat'ed."""
-    out = []
-    for path in paths:
-        try:
-            st = os.stat(path)
-            out.append((path, st.st_size, st.st_mtime_ns))
-        except (OSError, ValueError):
-            out.append((path, None, None))
-    return tuple(out)
-
-
 def load_quant_kernel(spec: str, arch: Arch, defines: dict[str, int] | None = None) -> Program:
     """A quantization kernel: a .pimasm source or bundled name assembled for `arch` (`defines`
     set its parameters, as -D does), or a .pimb.
 
-    Cached per (kernel file, architecture, defines) for the life of the process (a checkpoint
-    runs the same kernel for every tensor and band); a change to the kernel or an included
-    file since it was assembled invalidates the entry.
+    Assembled kernels come from pimisa.kernelcache (per kernel source, architecture and
+    defines; a change to the kernel or an included file invalidates the entry).
     """
-    from pimisa.kernels import load, resolve
+    from pimisa.kernels import load
 
-    path = spec if str(spec).endswith(".pimb") else str(resolve(spec))
-    key = (os.path.realpath(path), arch.name, arch.geometry,
-           tuple(sorted((defines or {}).items())))
-    hit = _KERNELS.get(key)
-    if hit is not None and _stamp([path, *hit[1]]) == hit[2]:
-        return hit[0]
-    before = _stamp([path])
-    program = load(path, arch, defines)
-    files = tuple(f for f in program.files if not f.startswith("<"))
-    _KERNELS[key] = (program, files, before + _stamp(list(files)))
-    return program
+    return load(str(spec), arch, defines)
 
 
 def kernel_choice(program: Program) -> tuple[str, str]:

@@ -6,17 +6,16 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pimisa.arch import Arch, load_arch
-from pimisa.asm import Assembly, assemble, assemble_path
-from pimisa.asm.disasm import disassemble_program
-from pimisa.asm.listing import listing
-from pimisa.asm.parse import is_register_name
 from pimisa.errors import InputError, SourceError, UsageError
 from pimisa.fileio import atomic_open, check_output, input_arg, output_arg, read_stream
 from pimisa.kernels import bundled, resolve
 from pimisa.program import Program, load_program
-from pimisa.validate import check_records
+
+if TYPE_CHECKING:
+    from pimisa.asm import Assembly
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +72,10 @@ _DEFINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(-?(?:0[xX][0-9a-fA-F]+|0[bB][01
 
 def parse_defines(items: list[str]) -> dict[str, int]:
     """The -D NAME=INTEGER arguments as a dict; UsageError for a malformed one."""
+    if not items:
+        return {}
+    from pimisa.asm.parse import is_register_name
+
     out = {}
     for item in items:
         m = _DEFINE.fullmatch(item)
@@ -102,6 +105,9 @@ def _print(lines: object) -> None:
 
 def run_asm(args: argparse.Namespace) -> int:
     """Assemble; write the .pimb (atomically) and/or print the listing."""
+    from pimisa.asm import assemble, assemble_path
+    from pimisa.asm.listing import listing
+
     arch = _arch_option(args.arch)
     defines = parse_defines(args.define)
     if args.source == "-":
@@ -136,6 +142,8 @@ def run_asm(args: argparse.Namespace) -> int:
 
 def validated_program(path: str, arch_spec: str | None = None) -> tuple[Program, Arch]:
     """Load a .pimb and check every record against its architecture (or `arch_spec`)."""
+    from pimisa.validate import check_records
+
     try:
         program = load_program(path)
     except ValueError as exc:
@@ -161,6 +169,8 @@ def validated_program(path: str, arch_spec: str | None = None) -> tuple[Program,
 
 def run_disasm(args: argparse.Namespace) -> int:
     """Disassemble to stdout or (atomically) to -o."""
+    from pimisa.asm.disasm import disassemble_program
+
     program, _arch = validated_program(args.program, args.arch)
     text = disassemble_program(program, args.locations, Path(args.program).name)
     if args.output:
