@@ -37,6 +37,7 @@ _KIND_TEXT = {
     "mem": "a memory operand [row, col]",
     "imm32": "an immediate (integer or float)",
     "shamt": "a shift amount 0..31",
+    "bitfield": "a bit field s + (w << 8) + (p << 16)",
     "lanemask": "a lane mask",
 }
 
@@ -232,7 +233,7 @@ class Encoder:
                         lambda v: f"lane mask {v:#x} out of range (0..{top:#x}: one bit for "
                                   f"each of the {self.g.lanes} lanes)")
             return value
-        if self.g.lane_bits == 16:
+        if self.g.lane_bits == 16 and kind == "imm32":
             self._range(ctx, value, -(1 << 15), 0xFFFF, span,
                         lambda v: f"immediate {v} does not fit 16-bit lanes (-32768..0xffff)")
         self._range(ctx, value, IMM_MIN, IMM_MAX, span,

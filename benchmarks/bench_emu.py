@@ -55,7 +55,7 @@ def stream(n: int, g: Geometry, seed: int = 0) -> np.ndarray:
         if info.mem:
             recs["row"][sel] = rng.integers(0, TILE_ROWS, k)
             recs["col"][sel] = rng.integers(0, g.cols, k)
-        top = {"imm32": 1 << g.lane_bits, "shamt": g.lane_bits,
+        top = {"imm32": 1 << g.lane_bits, "shamt": g.lane_bits, "bitfield": 1 << 21,
                "lanemask": 1 << g.lanes}.get(info.imm)
         if top:
             imm = rng.integers(0, top, k, dtype=np.uint64).astype(np.uint32)

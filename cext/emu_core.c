@@ -296,14 +296,6 @@ static uint32_t decode_chunk(job_t *j, uint64_t t, cmd_t *cmds) {
 #define LANE_BITSV LANE_BITS8
 #define FN(name) CAT(name, _32)
 #include "emu_width.inc"
-#undef W
-#undef LT
-#undef ST
-#undef VL
-#undef VT
-#undef VS
-#undef LANE_BITSV
-#undef FN
 
 #define W 16
 #define LT uint16_t
@@ -314,14 +306,6 @@ static uint32_t decode_chunk(job_t *j, uint64_t t, cmd_t *cmds) {
 #define LANE_BITSV LANE_BITS16
 #define FN(name) CAT(name, _16)
 #include "emu_width.inc"
-#undef W
-#undef LT
-#undef ST
-#undef VL
-#undef VT
-#undef VS
-#undef LANE_BITSV
-#undef FN
 
 int emu_has_definition(uint32_t op, uint32_t lane_bits) {
     if (lane_bits == 32) return has_definition_32(op);

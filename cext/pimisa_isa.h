@@ -3,7 +3,7 @@
 #define PIMISA_ISA_H
 #include <stdint.h>
 
-#define PIMISA_ISA_HASH 0xb00dadb219171e3eULL
+#define PIMISA_ISA_HASH 0x8633ffe0229f2f73ULL
 #define PIMISA_ALL_BANKS 0xFF
 #define PIMISA_PRED_ON 0x80
 #define PIMISA_PRED_INVERT 0x40
@@ -76,8 +76,8 @@ typedef struct {
 #define OP_SHRV 0x51  /* shrv vd, va, vb */
 #define OP_SRAV 0x52  /* srav vd, va, vb */
 #define OP_SHRVR 0x53  /* shrvr vd, va, vb */
-#define OP_BFX 0x54  /* bfx vd, va, imm */
-#define OP_BFI 0x55  /* bfi vd, va, imm */
+#define OP_BFX 0x54  /* bfx vd, va, field */
+#define OP_BFI 0x55  /* bfi vd, va, field */
 
 #define SEM_NONE 0
 #define SEM_LOAD 1

@@ -99,6 +99,8 @@ def isa_markdown() -> str:
         "| integer ops | uint32 / int32, wrapping | uint16 / int16, wrapping |",
         "| shift amounts `sh` | 0..31 | 0..15 |",
         "| immediates | 32 bits | the low 16 bits act (the assembler takes -32768..0xffff) |",
+        "| bit fields `field` (bfx, bfi) | s, p in 0..31, w in 0..63 | s, p in 0..15, w in "
+        "0..63 (the same 32-bit encoding) |",
         "| float ops | `fadd` `fsub` `fmul` `fmac`: float32 | `.f16`: IEEE binary16, `.bf16`: "
         "bfloat16 |",
         f"| NaN results | `0x{CANONICAL_NAN:08X}` | `0x{CANONICAL_NAN_F16:04X}` (FP16), "

@@ -81,6 +81,7 @@ OPERAND_KINDS: dict[str, tuple[str, str]] = {
     "mem": ("row,col", "mem"),
     "imm": ("imm", "imm32"),
     "sh": ("imm", "shamt"),
+    "field": ("imm", "bitfield"),
     "lanes": ("imm", "lanemask"),
     "cc": ("cc", "cond"),
 }
@@ -203,21 +204,18 @@ def _half_sem(kind: str, op: Callable[[np.ndarray, np.ndarray], np.ndarray] | No
     return lambda d, a, b, i: _half_op(kind, op, a, b)
 
 
-def _imm_i32(i: int) -> np.int32:
-    """The immediate as a signed 32-bit lane value."""
-    return np.array(i & 0xFFFFFFFF, dtype=U32).view(np.int32)[()]
-
-
-def _field(a: np.ndarray, i: int) -> tuple[np.ndarray, U32]:
+def _field(a: np.ndarray, i: int) -> tuple[np.ndarray, np.generic]:
     """The bit field an immediate names, placed at its destination, and its mask there.
 
-    imm = s + (w << 8) + (p << 16): the w bits of a from bit s (s, p in 0..31, w in 0..63;
-    w >= 32 takes every bit from s up) go to bits p and up; bits past bit 31 are dropped.
+    imm = s + (w << 8) + (p << 16): the w bits of a from bit s go to bits p and up (s and p
+    taken mod W, w in 0..63; w >= W takes every bit from s up); bits past bit W-1 are dropped.
     """
-    s, w, p = i & 31, (i >> 8) & 63, (i >> 16) & 31
-    low = 0xFFFFFFFF if w >= 32 else (1 << w) - 1
-    mask = U32((low << p) & 0xFFFFFFFF)
-    return ((a >> U32(s)) << U32(p)) & mask, mask
+    bits = _bits(a)
+    s, w, p = i & (bits - 1), (i >> 8) & 63, (i >> 16) & (bits - 1)
+    every = (1 << bits) - 1
+    low = every if w >= bits else (1 << w) - 1
+    mask = a.dtype.type((low << p) & every)
+    return ((a >> a.dtype.type(s)) << a.dtype.type(p)) & mask, mask
 
 
 @dataclass(frozen=True)
@@ -305,14 +303,14 @@ TABLE: tuple[Instr, ...] = (
           lambda d, a, b, i: a >> _imm(a, i)),
     Instr("srai", 0x26, ("vd", "va", "sh"), "lane", "vd = va >> sh, arithmetic (sh in 0..W-1).",
           lambda d, a, b, i: (_i32(a) >> _i32(_imm(a, i))).view(a.dtype)),
-    Instr("mini", 0x27, ("vd", "va", "imm"), "lane", "vd = min(va, imm), signed.",
-          lambda d, a, b, i: np.minimum(_i32(a), _imm_i32(i)).view(U32), widths=(32,)),
-    Instr("maxi", 0x28, ("vd", "va", "imm"), "lane", "vd = max(va, imm), signed.",
-          lambda d, a, b, i: np.maximum(_i32(a), _imm_i32(i)).view(U32), widths=(32,)),
+    Instr("mini", 0x27, ("vd", "va", "imm"), "lane", "vd = min(va, imm), signed (intW).",
+          lambda d, a, b, i: np.minimum(_i32(a), _i32(_imm(a, i))).view(a.dtype)),
+    Instr("maxi", 0x28, ("vd", "va", "imm"), "lane", "vd = max(va, imm), signed (intW).",
+          lambda d, a, b, i: np.maximum(_i32(a), _i32(_imm(a, i))).view(a.dtype)),
     Instr("minui", 0x29, ("vd", "va", "imm"), "lane", "vd = min(va, imm), unsigned.",
-          lambda d, a, b, i: np.minimum(a, U32(i & 0xFFFFFFFF)), widths=(32,)),
+          lambda d, a, b, i: np.minimum(a, _imm(a, i))),
     Instr("maxui", 0x2A, ("vd", "va", "imm"), "lane", "vd = max(va, imm), unsigned.",
-          lambda d, a, b, i: np.maximum(a, U32(i & 0xFFFFFFFF)), widths=(32,)),
+          lambda d, a, b, i: np.maximum(a, _imm(a, i))),
     Instr("fadd", 0x30, ("vd", "va", "vb"), "lane", "vd = va + vb in float32.",
           lambda d, a, b, i: _float_op(np.add, a, b), widths=(32,)),
     Instr("fsub", 0x31, ("vd", "va", "vb"), "lane", "vd = va - vb in float32.",
@@ -360,15 +358,15 @@ TABLE: tuple[Instr, ...] = (
           "Intra-lane shift: vd = va >> vb per lane, logical, rounding half to even with the "
           "bits shifted out.",
           lambda d, a, b, i: _shr_rne(a, b)),
-    Instr("bfx", 0x54, ("vd", "va", "imm"), "lane",
+    Instr("bfx", 0x54, ("vd", "va", "field"), "lane",
           "Bit-field extract: vd = the w bits of va from bit s, placed at bit p, other bits 0 "
-          "(imm = s + (w << 8) + (p << 16); s, p in 0..31, w in 0..63, w >= 32 takes every bit "
-          "from s up; bits past bit 31 are dropped).",
-          lambda d, a, b, i: _field(a, i)[0], widths=(32,)),
-    Instr("bfi", 0x55, ("vd", "va", "imm"), "lane_acc",
+          "(field = s + (w << 8) + (p << 16); s, p in 0..W-1 (taken mod W), w in 0..63, "
+          "w >= W takes every bit from s up; bits past bit W-1 are dropped).",
+          lambda d, a, b, i: _field(a, i)[0]),
+    Instr("bfi", 0x55, ("vd", "va", "field"), "lane_acc",
           "Bit-field insert: the w bits of va from bit s replace bits p .. p + w - 1 of vd, "
-          "the other bits of vd stay (imm as for bfx).",
-          lambda d, a, b, i: (d & ~_field(a, i)[1]) | _field(a, i)[0], widths=(32,)),
+          "the other bits of vd stay (field as for bfx).",
+          lambda d, a, b, i: (d & ~_field(a, i)[1]) | _field(a, i)[0]),
 )
 
 BY_MNEMONIC: dict[str, Instr] = {ins.mnemonic: ins for ins in TABLE}

@@ -52,6 +52,9 @@ def _operand_values(
             parts[fields] = st.integers(0, geometry.lane_bits - 1)
         elif kind == "lanemask":
             parts[fields] = st.integers(0, (1 << geometry.lanes) - 1)
+        elif kind == "bitfield":  # s, w, p of any width (s and p act mod the lane bits)
+            parts[fields] = st.builds(lambda s, w, p: s + (w << 8) + (p << 16),
+                                      st.integers(0, 31), st.integers(0, 63), st.integers(0, 31))
         elif geometry.lane_bits == 16:
             parts[fields] = st.one_of(st.sampled_from(EDGE_HALVES + (-1, -(1 << 15))),
                                       st.integers(-(1 << 15), (1 << 16) - 1))

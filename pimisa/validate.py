@@ -106,7 +106,7 @@ LIMIT_NAMES: tuple[str, ...] = tuple(LIMITS)
 
 # Operand kind (pimisa.isa.OPERAND_KINDS) -> the limit kind of its field(s).
 _OPERAND_LIMITS = {"vreg": "vreg", "mreg": "mreg", "cond": "cond", "imm32": "any",
-                   "shamt": "shamt", "lanemask": "lanemask"}
+                   "bitfield": "any", "shamt": "shamt", "lanemask": "lanemask"}
 
 
 def field_kinds(ins: Instr | None, width: int = 32) -> dict[str, str]:

@@ -63,6 +63,18 @@ def _float_oracle(dtype: type, nan: int, op: str, d: np.ndarray, a: np.ndarray,
     return np.where(np.isnan(r.astype(np.float32)), np.uint16(nan), r.view(np.uint16))
 
 
+def _field_oracle(a: np.ndarray, d: np.ndarray, imm: int, insert: bool) -> np.ndarray:
+    """bfx / bfi bit by bit: destination bit j of p .. p + w - 1 (below 16) takes source bit
+    s + j - p (0 past bit 15); s and p are taken mod 16."""
+    s, w, p = imm & 15, (imm >> 8) & 63, (imm >> 16) & 15
+    src = (a[..., None].astype(np.int64) >> np.arange(16)) & 1
+    out = (d[..., None].astype(np.int64) >> np.arange(16)) & 1 if insert else np.zeros_like(src)
+    for j in range(p, min(p + w, 16)):
+        k = s + j - p
+        out[..., j] = src[..., k] if k < 16 else 0
+    return _u16((out << np.arange(16)).sum(axis=-1))
+
+
 def oracle(mnemonic: str, d: np.ndarray, a: np.ndarray, b: np.ndarray, imm: int) -> np.ndarray:
     """The expected vd lanes of one 16-bit lane instruction."""
     lo = np.uint16(imm & 0xFFFF)
@@ -84,6 +96,11 @@ def oracle(mnemonic: str, d: np.ndarray, a: np.ndarray, b: np.ndarray, imm: int)
         "srli": lambda: _u16(ai >> int(lo)), "srai": lambda: _u16(_s16(a) >> int(lo)),
         "shlv": lambda: _shift_oracle("shl", a, b), "shrv": lambda: _shift_oracle("shr", a, b),
         "srav": lambda: _shift_oracle("sra", a, b), "shrvr": lambda: _shift_oracle("rne", a, b),
+        "mini": lambda: _u16(np.minimum(_s16(a), _s16(np.array(lo)))),
+        "maxi": lambda: _u16(np.maximum(_s16(a), _s16(np.array(lo)))),
+        "minui": lambda: np.minimum(a, lo), "maxui": lambda: np.maximum(a, lo),
+        "bfx": lambda: _field_oracle(a, d, imm, insert=False),
+        "bfi": lambda: _field_oracle(a, d, imm, insert=True),
     }
     return table[mnemonic]()
 
@@ -104,7 +121,7 @@ def _record(ins, imm: int = 0, cc: int = 0) -> np.ndarray:
     for op in ins.operands:
         if op in fields:
             rec[fields[op][0]] = fields[op][1]
-        elif op in ("imm", "sh"):
+        elif op in ("imm", "sh", "field"):
             rec["imm"] = imm
     return rec
 
@@ -124,6 +141,8 @@ def test_16_bit_lane_op_matches_its_oracle(ins, backend, data) -> None:
     m = _machine(data, lanes)
     if "sh" in ins.operands:
         imm = data.draw(st.integers(0, 15))
+    elif "field" in ins.operands:  # s and p past 15 act mod 16, w past 15 takes every bit
+        imm = sum(data.draw(st.integers(0, top)) << at for top, at in ((31, 0), (63, 8), (31, 16)))
     else:
         imm = data.draw(st.one_of(st.sampled_from([0, 1, -1, 0x7FFF, 0x8000, 0xFFFF, -32768]),
                                   st.integers(-(1 << 15), 0xFFFF)))

@@ -22,7 +22,7 @@ class OpInfo:
     mregs: tuple[str, ...]  # record fields naming mask registers
     mem: bool  # row, col address memory
     cc: bool  # has a compare condition
-    imm: str  # kind of the immediate: "" (unused), "imm32", "shamt" or "lanemask"
+    imm: str  # kind of the immediate: "" (unused), "imm32", "bitfield", "shamt", "lanemask"
 
     @property
     def sem_class(self) -> str:
@@ -66,7 +66,7 @@ FLAG_DOCS = {"KNOWN": "an instruction of the table", "PRED": "predicable",
 
 _FIELD_FLAGS = {("vreg", "rd"): "RD_V", ("vreg", "ra"): "RA_V", ("vreg", "rb"): "RB_V",
                 ("mreg", "rd"): "RD_M", ("mreg", "ra"): "RA_M", ("mreg", "rb"): "RB_M"}
-_IMM_FLAGS = {"imm32": "IMM", "shamt": "SHAMT", "lanemask": "LANES"}
+_IMM_FLAGS = {"imm32": "IMM", "bitfield": "IMM", "shamt": "SHAMT", "lanemask": "LANES"}
 
 
 def c_flags(op: int, flags: Mapping[str, int] = FLAGS) -> int:
