@@ -193,13 +193,14 @@ DEVIATIONS: dict[tuple[str, str], Deviation] = {
         "design", "half-cycle ACT", "as for row_switch_rd (160 rows: 160 cycles)", 0.980,
         0.995),
     ("pimsim", "pim_add_16384"): Deviation(
-        "error", "PIM halves (rest)", "with the even/odd halves modelled (was 1.665x) pimisa is "
-        "5.5 % fast; not yet explained: PIMSimulator runs its own controller (not in-order, "
-        "one request at a time) and its RD -> PRE is BL/2 + max(tRTP_L, tCCD_L) - tCCD_L = 3, "
-        "not tRTP_L 5", 0.93, 0.96),
+        "error", "precharge policy", "with RD -> PRE taken from PIMSimulator's rule (3, was "
+        "tRTP_L 5) pimisa is 5.4 % slow: pimisa's open-row policy keeps the other half's "
+        "result row open until that half's next ACT needs it closed (PRE + tRP before it, "
+        "twice per tile), while PIMSimulator's controller precharges a bank no queued command "
+        "needs in a cycle where nothing else can issue (src/CommandQueue.cpp, "
+        "CommandQueue::process_precharge, called by pop())", 1.04, 1.07),
     ("pimsim", "pim_add_65536"): Deviation(
-        "error", "PIM halves (rest)", "with the even/odd halves modelled (was 1.757x) pimisa is "
-        "7.5 % slow; not yet explained (see pim_add_16384)", 1.06, 1.09),
+        "error", "precharge policy", "as for pim_add_16384 (6.0 % slow)", 1.04, 1.07),
 }
 
 

@@ -229,7 +229,7 @@ HALVES = {
 
 def test_halves_open_and_close_on_their_own() -> None:
     """hbm2-pim (Samsung's HBM-PIM: one PIM unit per 2 banks). ld even row 0; st even row 1;
-    ld odd row 0. Even: ACT 0, RD 14, PRE max(ACT + tRAS 33, RD + tRTP_L 5) = 33, ACT
+    ld odd row 0. Even: ACT 0, RD 14, PRE max(ACT + tRAS 33, RD + tRTP_L 3) = 33, ACT
     max(PRE + tRP 14, ACT + tRC 47) = 47, WR max(ACT + tRCD_WR 10, RD + tRTW 15) = 57. The odd
     half's ACT needs no PRE and does not wait for the even write's recovery: tFAW after the
     even ACT (47 + 16 = 63); its RD max(ACT + 14, WR + WL 8 + 2 + tWTR_L 9) = 77."""

@@ -3,15 +3,18 @@
     python scripts/xval/pimsim.py --sim /path/to/PIMSimulator --commit HASH \\
         --driver /path/to/pimsim_add
 
-PIMSimulator's own test binary (`sim --gtest_filter=PIMBenchFixture.add`, its 1M FP16
-elements over 64 channels: 16384 per channel; at this commit it exits 1 because its own
-speed-up check, > 2.0 over the non-PIM run, fails at 1.986) and our driver pimsim_add
-(scripts/xval/pimsim_add.cpp, the same `executeEltwise(ADD)` call on one channel for 16384 and
-65536 elements) run with the simulator's own HBM2 ini (HBM2_samsung_2M_16B_x64.ini, the
-source of pimisa's hbm2-pim preset) and its system ini with DEBUG_CMD_TRACE and
-SHOW_SIM_OUTPUT on. The compute phase (`computeAddOrMul`) is the run of DRAM commands of
-channel 0 between the ACT of row 0x3fff that enables PIM mode and the one that disables it;
-an all-bank command is printed once per bank and counted once.
+Our driver pimsim_add (scripts/xval/pimsim_add.cpp: the `executeEltwise(ADD)` call of
+PIMSimulator's PIMBenchFixture.add test on one channel) runs 16384 and 65536 elements per
+channel with the simulator's own HBM2 ini (HBM2_samsung_2M_16B_x64.ini, the source of pimisa's
+hbm2-pim preset), its own controller and its system ini with DEBUG_CMD_TRACE and
+SHOW_SIM_OUTPUT on, on 256 MB per channel: one rank, the preset's pseudo-channel. First the
+script checks that the driver reproduces the simulator's own test binary
+(`sim --gtest_filter=PIMBenchFixture.add`, 1M FP16 elements over 64 channels, 16384 per
+channel, 512 MB per channel, so two ranks) with `pimsim_add 16384 512`, cycle for cycle; at
+this commit the test exits 1 because its own speed-up check, > 2.0 over the non-PIM run, fails
+at 1.986. The compute phase (`computeAddOrMul`) is the run of DRAM commands of channel 0
+between the ACT of row 0x3fff that enables PIM mode and the one that disables it; an all-bank
+command is printed once per bank and counted once.
 """
 
 from __future__ import annotations
@@ -33,9 +36,12 @@ TOTAL = re.compile(r"(?:> Cycle :|xval total cycles) (\d+)")  # the whole kernel
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 NAMES = {"ACTIVATE": "ACT", "READ": "RD", "WRITE": "WR", "PRECHARGE": "PRE", "REF": "REF"}
 MODE_ROW = 0x3FFF  # PIM configuration / mode-change row
-SETUP = ("its own HBM2 ini and controller (its policy, not pimisa's); the compute phase of "
-         "`executeEltwise(ADD)` on channel 0, from its own test binary (PIMBenchFixture.add, "
-         "16384 elements per channel) and from our one-channel driver (16384 and 65536).")
+MEGS = 256  # one rank of the ini's organisation per channel: the hbm2-pim pseudo-channel
+OWN_TEST = "sim --gtest_filter=PIMBenchFixture.add"
+SETUP = ("its own HBM2 ini and controller (its policy, not pimisa's: a 64-entry command queue), "
+         "one channel of one rank (256 MB, the preset's pseudo-channel); the compute phase of "
+         "`executeEltwise(ADD)`, run by our driver, which reproduces the simulator's own "
+         "PIMBenchFixture.add (512 MB, two ranks per channel) cycle for cycle.")
 
 
 def compute_phase(text: str) -> list[tuple[int, str]]:
@@ -67,8 +73,9 @@ def _workdir(sim: Path, tmp: Path) -> None:
         (tmp / ini.name).write_text(text)
 
 
-def run(cmd: list[str], name: str, sim: Path) -> dict[str, object]:
-    """Run `cmd` in a scratch directory; the reference entry of workload `name`."""
+def run(cmd: list[str], name: str, sim: Path, megs: int) -> dict[str, object]:
+    """Run `cmd` (`megs` MB per channel) in a scratch directory; the reference entry of
+    workload `name`."""
     with tempfile.TemporaryDirectory() as tmp:
         _workdir(sim, Path(tmp))
         # PIMBenchFixture.add exits 1 at this commit (its speed-up check); counts are checked
@@ -87,25 +94,29 @@ def run(cmd: list[str], name: str, sim: Path) -> dict[str, object]:
     return {"cycles": end_cycle(phase, w.arch()), "commands": len(phase),
             "kernel_cycles": int(totals[-1]), "workload_sha256": w.digest(),
             "run": " ".join(Path(c).name for c in cmd),
-            "config": {"ini": "ini/HBM2_samsung_2M_16B_x64.ini"}, "config_sha256": sha256(ini)}
+            "config": {"ini": "ini/HBM2_samsung_2M_16B_x64.ini", "megabytes_per_channel": megs},
+            "config_sha256": sha256(ini)}
 
 
 def main() -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--driver", type=Path, required=True, help="the compiled pimsim_add")
     args = p.parse_args()
-    runs = {"pim_add_16384": [str(args.sim / "sim"), "--gtest_filter=PIMBenchFixture.add"],
-            "pim_add_65536": [str(args.driver), "65536"]}
-    results = {name: run(cmd, name, args.sim) for name, cmd in runs.items()
+    own = run([str(args.sim / "sim"), OWN_TEST.split()[1]], "pim_add_16384",
+              args.sim, 512)
+    same = run([str(args.driver), "16384", "512"], "pim_add_16384", args.sim, 512)
+    if (same["cycles"], same["kernel_cycles"]) != (own["cycles"], own["kernel_cycles"]):
+        sys.exit("pimsim: the driver (512 MB per channel) and PIMBenchFixture.add disagree")
+    results = {name: run([str(args.driver), str(n), str(MEGS)], name, args.sim, MEGS)
+               for name, n in (("pim_add_16384", 16384), ("pim_add_65536", 65536))
                if not args.only or name in args.only}
-    driver16 = run([str(args.driver), "16384"], "pim_add_16384", args.sim)
-    own = results.get("pim_add_16384", driver16)
-    if (driver16["cycles"], driver16["kernel_cycles"]) != (own["cycles"], own["kernel_cycles"]):
-        sys.exit("pimsim: the driver and PIMBenchFixture.add disagree on 16384 elements")
     for name, ref in results.items():
         print(f"{name}: {ref['cycles']} cycles ({ref['run']})")
+    check = {"run": OWN_TEST, "cycles": own["cycles"], "kernel_cycles": own["kernel_cycles"],
+             "reproduced_by": "pimsim_add 16384 512"}
     path = write_references("pimsim", {"tool": TITLES["pimsim"], "version": "1.0 (SAITPublic)",
-                                       "commit": args.commit, "setup": SETUP}, results)
+                                       "commit": args.commit, "setup": SETUP,
+                                       "own_test": check}, results)
     print(f"wrote {path}")
     return 0
 
