@@ -21,9 +21,9 @@ Writing: per quantized tensor NAME, the output holds
 
 A .safetensors output also carries metadata `pimisa.format` (e.g. "mx6"), `pimisa.direction`
 and `pimisa.shapes` (JSON: NAME -> [R, C]). The safetensors library has no incremental writer
-(save_file takes every array in memory at once), so the file is written here in its documented
-format (8-byte little-endian header size, JSON header, data), from arrays spooled band by
-band to unnamed temporary files; the tests read it back with the library.
+(save_file takes every array in memory at once), so the file is written in its documented
+format by pimisa.tensorio.SafetensorsWriter, band by band into the preallocated file; the
+tests read it back with the library.
 """
 
 from __future__ import annotations
@@ -31,14 +31,11 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import shutil
 import struct
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
@@ -50,11 +47,8 @@ from pimisa.mxpack import BLOCK, PACKED_FORMATS
 # Checkpoint dtypes that are quantized, and why the other floating ones are not.
 READ_DTYPES = ("F32", "F16", "BF16")
 REFUSED_DTYPES = {"F64": "float64 (rounding it to float32 would lose bits)"}
-SAFETENSORS_DTYPES = {np.dtype(np.float32): "F32", np.dtype(np.uint32): "U32",
-                      np.dtype(np.uint8): "U8"}
 NUMPY_DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": np.dtype("<u2"),
                 "F64": np.dtype("<f8")}
-COPY_CHUNK = 1 << 22
 
 
 @dataclass
@@ -235,52 +229,3 @@ def tensor_blocks(gathered: np.ndarray, direction: str, shape: tuple[int, int]) 
         return out[:rows, :-(-cols // BLOCK)]
     out = gathered.transpose(0, 1, 3, 2, 4).reshape(tr, tc * lanes * SUB, wpb)
     return out[:-(-rows // BLOCK), :cols]
-
-
-class SafetensorsWriter:
-    """A .safetensors file of arrays of known shape, each written in row bands (spooled to
-    unnamed temporary files, assembled at `close`)."""
-
-    def __init__(self, handle: IO[bytes], arrays: dict[str, tuple[tuple[int, ...], np.dtype]],
-                 metadata: dict[str, str], spool_dir: str | Path | None = None) -> None:
-        self._handle = handle
-        self._specs = {k: (tuple(s), np.dtype(d)) for k, (s, d) in arrays.items()}
-        self._rows = dict.fromkeys(arrays, 0)
-        self._metadata = metadata
-        self._spools = {k: tempfile.TemporaryFile(dir=spool_dir, prefix=".pimisa-spool-")
-                        for k in arrays}
-
-    def write(self, name: str, rows: np.ndarray) -> None:
-        """Append `rows` (the next rows of array `name`)."""
-        shape, dtype = self._specs[name]
-        rows = np.ascontiguousarray(rows, dtype=dtype)
-        if rows.shape[1:] != shape[1:] or self._rows[name] + rows.shape[0] > shape[0]:
-            raise ValueError(f"{name}: rows of shape {rows.shape} do not continue {shape} "
-                             f"after row {self._rows[name]}")
-        self._spools[name].write(memoryview(rows).cast("B"))
-        self._rows[name] += rows.shape[0]
-
-    def close(self) -> None:
-        """Check every array is complete, write header and data."""
-        header: dict[str, object] = {"__metadata__": self._metadata}
-        offset = 0
-        for name, (shape, dtype) in self._specs.items():
-            if self._rows[name] != shape[0]:
-                raise ValueError(f"{name}: {self._rows[name]} of {shape[0]} rows written")
-            size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-            header[name] = {"dtype": SAFETENSORS_DTYPES[dtype], "shape": list(shape),
-                            "data_offsets": [offset, offset + size]}
-            offset += size
-        text = json.dumps(header, separators=(",", ":")).encode()
-        text += b" " * (-len(text) % 8)
-        self._handle.write(struct.pack("<Q", len(text)) + text)
-        for spool in self._spools.values():
-            spool.seek(0)
-            shutil.copyfileobj(spool, self._handle, COPY_CHUNK)
-        self.abort()
-
-    def abort(self) -> None:
-        """Drop the spools."""
-        for spool in self._spools.values():
-            spool.close()
-        self._spools = {}

@@ -20,7 +20,6 @@ import numpy as np
 from pimisa.arch import Arch
 from pimisa.checkpoint import (
     Entry,
-    SafetensorsWriter,
     open_checkpoint,
     output_arrays,
     select,
@@ -32,7 +31,7 @@ from pimisa.fileio import atomic_open
 from pimisa.formats import decode
 from pimisa.program import Program
 from pimisa.stream import Band, StreamResult, quantize_stream
-from pimisa.tensorio import NpzWriter
+from pimisa.tensorio import NpzWriter, SafetensorsWriter
 
 OUT_SUFFIXES = (".safetensors", ".npz")
 
