@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +28,7 @@ from pimisa.dram import time_launch
 from pimisa.emulator import Backend, get_backend, run
 from pimisa.emulator.state import Machine
 from pimisa.errors import InputError
-from pimisa.executor import Executor
+from pimisa.executor import Executor, SerialExecutor
 from pimisa.formats import SharedMicroCodes, decode, encode
 from pimisa.layout import SUB, get_layout
 from pimisa.mxlayout import PACKED_FORMATS, blocks_to_codes, tile_grid
@@ -220,19 +221,33 @@ def band_starts(rows: int, band_rows: int) -> Iterator[tuple[int, int]]:
         yield r0, min(rows, r0 + band_rows)
 
 
-def check_band(codes: SharedMicroCodes, hp: np.ndarray, fmt: str, direction: str, row0: int,
-               shape: tuple[int, int], seconds: dict[str, float]
-               ) -> tuple[SharedMicroCodes, int, str | None]:
-    """(golden codes, differing blocks, first differing block) of one band."""
+def golden_codes(hp: np.ndarray, fmt: str, direction: str) -> tuple[SharedMicroCodes, float]:
+    """The golden model's codes of a band and the seconds it took."""
     t0 = time.perf_counter()
-    ref = encode(hp, fmt, direction)
-    t1 = time.perf_counter()
+    return encode(hp, fmt, direction), time.perf_counter() - t0
+
+
+def check_band(codes: SharedMicroCodes, ref: SharedMicroCodes, row0: int,
+               shape: tuple[int, int], seconds: dict[str, float]) -> tuple[int, str | None]:
+    """(differing blocks, first differing block) of a band's kernel codes against the golden
+    ones: fields compared, nothing decoded."""
+    t0 = time.perf_counter()
     bad = block_mismatches(ref, codes)
     count = int(np.count_nonzero(bad))
     first = first_mismatch(ref, codes, bad, row0, shape) if count else None
-    seconds["golden"] += t1 - t0
-    seconds["check"] += time.perf_counter() - t1
-    return ref, count, first
+    seconds["check"] += time.perf_counter() - t0
+    return count, first
+
+
+_HELPERS: list[ThreadPoolExecutor] = []
+
+
+def helper() -> ThreadPoolExecutor:
+    """The process's one helper thread: the golden model runs there while the emulator runs
+    the same band, and each band's output is written there while the next band runs."""
+    if not _HELPERS:
+        _HELPERS.append(ThreadPoolExecutor(1, thread_name_prefix="pimisa-stream"))
+    return _HELPERS[0]
 
 
 def check_source(x: object, where: str = "input", allow_cast: bool = False) -> None:
@@ -290,11 +305,17 @@ def run_band(plan: Plan, rows: np.ndarray, index: int, row0: int) -> Band:
         r, c = np.argwhere(np.isnan(hp))[0]
         raise InputError(f"{plan.where}: NaN at [{row0 + r}, {c}] (--reject-nan)")
     seconds["read"] += time.perf_counter() - t0
-    codes, blocks = _runner(plan).run(hp, seconds)
+    golden = helper().submit(golden_codes, hp, plan.fmt, plan.direction) if plan.golden \
+        else None
+    try:
+        codes, blocks = _runner(plan).run(hp, seconds)
+    finally:
+        if golden is not None:
+            wait([golden])  # its memory is released before the error (or band) moves on
     ref, count, first = None, 0, None
-    if plan.golden:
-        ref, count, first = check_band(codes, hp, plan.fmt, plan.direction, row0, plan.shape,
-                                       seconds)
+    if golden is not None:
+        ref, seconds["golden"] = golden.result()
+        count, first = check_band(codes, ref, row0, plan.shape, seconds)
     band = Band(index, row0, hp, codes, blocks, ref, count, first)
     band.seconds = seconds
     return band
@@ -368,31 +389,60 @@ def quantize_stream(
         band_slots, len(program), runner.backend.name, pim_time(program, arch, total_slots),
         tr * tc * SUB * subtiles * wpb * 4, golden, blocks=blocks_of(shape, direction))
     remote = getattr(x, "remote_bands", False)
+    local = executor is None or isinstance(executor, SerialExecutor)
 
     def tasks() -> Iterator[tuple]:
         for index, (r0, r1) in enumerate(band_starts(shape[0], rows_per_band)):
-            if executor is None or remote:
-                yield plan, x, index, r0, r1, process
+            if local or remote:  # here, `process` runs with the sinks (below)
+                yield plan, x, index, r0, r1, None if local else process
             else:
                 yield plan, np.asarray(x[r0:r1]), index, r0, r1, process, True
 
-    results = map(lambda t: _band_task(*t), tasks()) if executor is None \
-        else executor.map(_band_task, tasks())
-    done = 0
-    for payload, seconds, count, first in results:
-        for k, v in seconds.items():
-            result.seconds[k] += v
-        if count and result.first_mismatch is None:
-            result.first_mismatch = first
-        result.mismatches += count
+    def finish(payload: object) -> None:
+        if local and process is not None:
+            payload = process(payload)  # type: ignore[arg-type]
         if on_band is not None:
             on_band(payload)  # type: ignore[arg-type]
         if on_result is not None:
             on_result(payload)
-        done = min(shape[0], done + rows_per_band)
-        if progress is not None:
-            progress(done, shape[0])
+
+    # Band i's sinks (process, on_band, on_result) run on the helper thread while band i+1
+    # runs here: at most two bands are alive at once.
+    results = map(lambda t: _band_task(*t), tasks()) if local \
+        else executor.map(_band_task, tasks())  # type: ignore[union-attr]
+    sinks = on_band is not None or on_result is not None or (local and process is not None)
+    pending: Future | None = None
+    done = 0
+
+    def drain() -> None:
+        nonlocal pending, done
+        if pending is not None:
+            future, pending = pending, None
+            future.result()
+            done = min(shape[0], done + rows_per_band)
+            if progress is not None:
+                progress(done, shape[0])
+
+    try:
+        for payload, seconds, count, first in results:
+            for k, v in seconds.items():
+                result.seconds[k] += v
+            if count and result.first_mismatch is None:
+                result.first_mismatch = first
+            result.mismatches += count
+            drain()
+            pending = helper().submit(finish, payload) if sinks else _done_future()
+        drain()
+    finally:
+        if pending is not None:
+            wait([pending])  # never leave a write running under a caller that cleans up
     return result
+
+
+def _done_future() -> Future:
+    future: Future = Future()
+    future.set_result(None)
+    return future
 
 
 def dequantize_band(band: Band, seconds: dict[str, float] | None = None) -> np.ndarray:
