@@ -6,6 +6,7 @@ The command line accepts a bundled kernel's name wherever it takes a kernel path
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +15,41 @@ from pimisa.errors import InputError, UsageError
 from pimisa.program import Program, load_program
 
 SUFFIX = ".pimasm"
+
+
+@dataclass(frozen=True)
+class IsaAddition:
+    """An ISA addition beyond the paper's masked compare and conditional shift that the
+    bundled MX kernels can use: the kernel parameter that turns it on and what it replaces."""
+
+    name: str
+    define: str  # the .default parameter of kernels/mx_common.inc
+    mnemonic: str  # the instruction it brings into the kernels
+    doc: str
+
+
+# The one table of the optional ISA additions of the bundled MX9/MX6/MX4 kernels (the JIT-Q
+# scenario field pim.additions and docs/jitq.md read it). Off by default: the bundled kernels
+# use the paper's ALU (plus its two augmentations) unless a define turns an addition on.
+ISA_ADDITIONS: tuple[IsaAddition, ...] = (
+    IsaAddition("bfi", "BFI", "bfi",
+                "bit-field insert: a code's magnitude in one command (else mask, shift and or) "
+                "and its sign straight from the element's sign bit (else a compare and a "
+                "predicated or)"),
+    IsaAddition("minui", "MINUI", "minui",
+                "min with an immediate: saturation needs no register for the limit, so the "
+                "column kernels keep one more block's packed words in registers and visit the "
+                "output row less often"),
+)
+
+
+def addition_defines(names: list[str] | tuple[str, ...]) -> dict[str, int]:
+    """The kernel defines that turn on the named ISA additions (InputError for an unknown one)."""
+    known = {a.name: a for a in ISA_ADDITIONS}
+    for n in names:
+        if n not in known:
+            raise InputError(f"unknown ISA addition {n!r} (known: {', '.join(known)})")
+    return {known[n].define: 1 for n in names}
 
 
 def _directory() -> Path:

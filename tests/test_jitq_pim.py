@@ -73,3 +73,18 @@ def test_unwritable_cache_only_costs_speed(tmp_path):
     timer = PimTimer(blocker / "cache")
     timer.launch(GPUS["h100-sxm"], Weight("w", 16, 128), "mx9", "row")
     assert timer.scheduled == 1 and not timer.use_disk
+
+
+def test_bf16_tiles_hold_twice_the_elements(timer):
+    gpu = GPUS["mi300x"]
+    fp32, bf16 = (timer.tile_cost(gpu, k) for k in ("mx6_row", "mx6_row_bf16"))
+    assert bf16.elements == 2 * fp32.elements == 4096
+    weight = Weight("w", 4096, 4096)
+    assert timer.tiles(gpu, weight, "mx6_row") == 2 * timer.tiles(gpu, weight, "mx6_row_bf16")
+
+
+def test_an_addition_changes_the_kernel_and_its_time(timer):
+    gpu = GPUS["mi300x"]
+    base, bfi = (timer.tile_cost(gpu, "mx6_row", d) for d in ((), (("BFI", 1),)))
+    assert bfi.commands < base.commands and bfi.launch.cycles < base.launch.cycles
+    assert base.slots_per_element == base.commands / base.elements

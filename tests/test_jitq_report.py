@@ -30,7 +30,7 @@ class ScaledPim:
     def __init__(self, ns_per_element):
         self.rate = ns_per_element
 
-    def block(self, gpu, weights, fmt, direction, kernel=None, per_block=False):
+    def block(self, gpu, weights, fmt, direction, kernel=None, per_block=False, defines=()):
         elements = sum(w.elements for w in weights)
         tiles = -(-elements // 2048)
         return BlockPim(elements * self.rate[fmt][direction] * 1e-9,

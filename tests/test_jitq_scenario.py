@@ -13,8 +13,7 @@ from pimisa.jitq.workloads import load_models
 
 def test_default_is_the_standing_analysis():
     s = sc.load("default")
-    assert sc.options(s) == Options(kernels={f"{f}_{d}": f"{f}_{d}" for f in ("mx9", "mx6", "mx4")
-                                             for d in ("row", "col")})
+    assert sc.options(s) == Options()
     assert s.models == list(load_models().values())
     assert s.gpus == list(load_gpus().values())
     assert sc.formats(s) == ["mx9", "mx6", "mx4"]
@@ -51,6 +50,8 @@ def test_set_overrides_fields():
     (["workload.models=[\"gpt9\"]"], "--set workload.models: 'gpt9' has no [models.gpt9] table"),
     (["throughput.slowdown_table=[[1, 0], [0, 1]]"], "--set throughput.slowdown_table: must be"),
     (["noequals"], "--set 'noequals': expected path.field=value"),
+    (["pim.hp=fp8"], "--set pim.hp: must be one of 'fp32', 'bf16'"),
+    (['pim.additions=["fma"]'], "--set pim.additions: must be"),
 ])
 def test_bad_sets_name_the_field(sets, message):
     with pytest.raises(UsageError) as err:
@@ -90,3 +91,11 @@ def test_axes():
 def test_field_docs_cover_the_schema():
     paths = {p for p, _, _ in sc.field_docs()}
     assert {"capacity.dp_shard", "pim.kernels", "throughput.slowdown_table"} <= paths
+
+
+def test_hp_and_additions_choose_the_kernels():
+    opts = sc.options(sc.load("default", ["pim.hp=bf16", 'pim.additions=["minui", "bfi"]']))
+    assert opts.kernel("mx6", "col") == "mx6_col_bf16"
+    assert opts.defines() == (("BFI", 1), ("MINUI", 1))
+    mine = sc.options(sc.load("default", ['pim.kernels.mx6_col="my.pimasm"']))
+    assert (mine.kernel("mx6", "col"), mine.kernel("mx6", "row")) == ("my.pimasm", "mx6_row")

@@ -20,10 +20,12 @@ def test_column_kernels_need_more_activations_and_time(fmt, preset):
     assert row.commands["WR"] == col.commands["WR"] == 4 * 16 * PACKED_FORMATS[fmt].words_per_block
     # A column block spans every DRAM row of the tile: more activations, so more time, but
     # the column kernel folds the next block's max into each quantizing sweep (one sweep per
-    # block, not two), which keeps it within 1.31x the row time (hbm3: MX9 1.29, MX6 1.30,
-    # MX4 1.304; issue 13's goal is 1.3x).
-    assert col.commands["ACT"] > 2 * row.commands["ACT"]
-    assert row.cycles < col.cycles <= 1.31 * row.cycles
+    # block, not two), sweeps the rows alternately forwards and backwards and keeps the packed
+    # words of as many blocks as fit in registers before visiting the output row, which keeps
+    # it within 1.3x the row time (issue 13's goal; hbm3, 4 slots: MX9 1.283, MX6 1.291,
+    # MX4 1.254).
+    assert col.commands["ACT"] > 1.5 * row.commands["ACT"]
+    assert row.cycles < col.cycles <= 1.3 * row.cycles
 
 
 @pytest.mark.parametrize("kernel", [f"{f}_{d}" for f in sorted(PACKED_FORMATS)

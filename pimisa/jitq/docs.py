@@ -26,10 +26,12 @@ from pimisa.jitq.figures import (
 from pimisa.jitq.gpu import MX_FORMATS, Gpu, load_gpus
 from pimisa.jitq.paperclaims import KORTHIKANTI_175B as KORTHIKANTI_175B_TP_PP
 from pimisa.jitq.paperclaims import PAPER, mean_loss, paper_claims, slowdown_for_mean
+from pimisa.jitq.pim import PimTimer, kernel_name
 from pimisa.jitq.report import Options, PimModel, Row, claims, min_batch, sweep
 from pimisa.jitq.scenario import Scenario, bundled_names, field_docs
 from pimisa.jitq.throughput import DEFAULT_SLOWDOWN, iteration_loss, slowdown_for_loss
 from pimisa.jitq.workloads import Model, load_models
+from pimisa.kernels import ISA_ADDITIONS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGE = "jitq.md"
@@ -78,6 +80,32 @@ def _slack_section(rows: list[Row]) -> list[str]:
              f"{r.slack[1].pim_s * 1e6:.1f}", _pct(r.slack[1].slack_fraction)] for r in rows]
     return _md_table(["model", "GPU", "format", "tp x pp", "fwd GPU us", "row PIM us",
                       "fwd slack", "bwd GPU us", "col PIM us", "bwd slack"], body)
+
+
+KERNEL_SET_GPU = "mi300x"  # an HBM3 GPU: the bundled kernels' tiles on its preset
+
+
+def kernel_sets() -> list[tuple[str, tuple[str, ...]]]:
+    """(label, additions) of the kernel sets compared: the paper's ALU, each addition alone,
+    all of them."""
+    names = tuple(a.name for a in ISA_ADDITIONS)
+    sets = [("paper's ALU", ()), *((f"+ {n}", (n,)) for n in names)]
+    return sets + [("+ " + " + ".join(names), names)] if len(names) > 1 else sets
+
+
+def _kernel_set_section(pim: PimTimer) -> list[str]:
+    gpu = load_gpus()[KERNEL_SET_GPU]
+    body = []
+    for label, additions in kernel_sets():
+        defines = Options(additions=additions).defines()
+        for fmt in MX_FORMATS:
+            row, col = (pim.tile_cost(gpu, kernel_name(fmt, d), defines) for d in ("row", "col"))
+            body.append([label, fmt, f"{row.slots_per_element:.2f}",
+                         f"{col.slots_per_element:.2f}", str(row.launch.cycles),
+                         str(col.launch.cycles), f"{col.launch.cycles / row.launch.cycles:.3f}",
+                         f"{row.launch.acts} / {col.launch.acts}"])
+    return _md_table(["kernel set", "format", "row slots/element", "col slots/element",
+                      "row cycles", "col cycles", "col / row", "ACTs row / col"], body)
 
 
 def _min_batch_section(rows: list[Row]) -> list[str]:
@@ -348,7 +376,7 @@ def side_by_side(sides: list[Side]) -> list[str]:
     ]
 
 
-def markdown(rows: list[Row], gpus: list[Gpu], model_175b: Model, pim: PimModel,
+def markdown(rows: list[Row], gpus: list[Gpu], model_175b: Model, pim: PimTimer,
              sides: list[Side]) -> str:
     """The whole page."""
     checked = claims(rows)
@@ -414,6 +442,27 @@ def markdown(rows: list[Row], gpus: list[Gpu], model_175b: Model, pim: PimModel,
         "## GPUs",
         "",
         *_gpu_section(gpus),
+        "",
+        "## Kernels and ISA additions",
+        "",
+        "The bundled kernels (`kernels/mx_common.inc`) use the paper's ALU: the integer and "
+        "float ops of an HBM-PIM unit plus its two augmentations, the masked compare and the "
+        "intra-lane conditional shift. The ISA has further instructions that the kernels use "
+        "when a kernel parameter turns them on (`-D BFI=1`; scenario field `pim.additions`, "
+        "the kernel set). What each buys, per tile of the float32 kernels on "
+        f"{KERNEL_SET_GPU}'s preset (one tile slot, cycles of the DRAM scheduler; a "
+        "command slot is one PIM command, acting on every lane of every unit):",
+        "",
+        *_md_table(["addition", "instruction", "what it replaces"],
+                   [[a.name, f"`{a.mnemonic}`", a.doc] for a in ISA_ADDITIONS]),
+        "",
+        *_kernel_set_section(pim),
+        "",
+        "A column block spans every DRAM row of the tile, so the column kernels pay row "
+        "misses the row kernels do not; they sweep the rows alternately forwards and "
+        "backwards and keep as many blocks' packed words in registers as fit before visiting "
+        "the output row. Fewer commands per element shorten both directions by the same "
+        "number of cycles, so the column / row ratio rises as the commands fall.",
         "",
         "## Slack",
         "",
@@ -489,7 +538,7 @@ def full_sweep(pim: PimModel) -> tuple[list[Row], list[Gpu], Model]:
     return rows, gpus, models["gpt3-175b"]
 
 
-def write(directory: Path, pim: PimModel) -> list[Path]:
+def write(directory: Path, pim: PimTimer) -> list[Path]:
     """Write the page and its figures into `directory`; return their paths."""
     rows, gpus, big = full_sweep(pim)
     sides = [_side(n, pim) for n in SIDES]
@@ -507,7 +556,7 @@ def write(directory: Path, pim: PimModel) -> list[Path]:
     return paths
 
 
-def stale(directory: Path, pim: PimModel) -> list[str]:
+def stale(directory: Path, pim: PimTimer) -> list[str]:
     """Names of the files in `directory` that are missing or out of date."""
     rows, gpus, big = full_sweep(pim)
     sides = [_side(n, pim) for n in SIDES]
@@ -525,8 +574,6 @@ def stale(directory: Path, pim: PimModel) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Write docs/jitq.md and figures, or with --check report stale ones (exit 1)."""
-    from pimisa.jitq.pim import PimTimer
-
     parser = argparse.ArgumentParser(prog="python -m pimisa.jitq.docs", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if the files are stale")
     parser.add_argument("--dir", type=Path, default=DOCS, help="output folder (default docs/)")

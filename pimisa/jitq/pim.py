@@ -37,7 +37,8 @@ from pimisa.layout import get_layout
 from pimisa.program import Program
 
 CACHE_VERSION = 1
-INPUT_LAYOUT = "hp16"
+INPUT_LAYOUTS = ("hp16", "hp16_bf16")  # float32 weights, BF16 weights (twice per tile)
+Defines = tuple[tuple[str, int], ...]  # kernel parameters, sorted by name
 
 
 def default_cache_dir() -> Path:
@@ -75,17 +76,33 @@ class BlockPim:
         return self.tiles / (self.slots * self.units)
 
 
-def kernel_name(fmt: str, direction: str) -> str:
-    """The bundled kernel that quantizes to `fmt` in `direction`, e.g. mx6_row."""
-    return f"{fmt}_{direction}"
+@dataclass(frozen=True)
+class TileCost:
+    """A kernel's cost per tile: PIM commands, elements quantized, the one-slot launch."""
+
+    commands: int
+    elements: int
+    launch: Launch
+
+    @property
+    def slots_per_element(self) -> float:
+        """PIM command slots per quantized element (every command acts on every lane)."""
+        return self.commands / self.elements
+
+
+def kernel_name(fmt: str, direction: str, hp: str = "fp32") -> str:
+    """The bundled kernel that quantizes `hp` weights to `fmt` in `direction`, e.g. mx6_row
+    (float32) or mx6_row_bf16 (BF16)."""
+    return f"{fmt}_{direction}" + ("" if hp == "fp32" else f"_{hp}")
 
 
 def input_region(program: Program) -> str:
-    """The name of the kernel's hp16 input region (the weights it quantizes)."""
+    """The name of the kernel's hp16 or hp16_bf16 input region (the weights it quantizes)."""
     for region in program.meta.regions:
-        if region.kind == "input" and region.layout == INPUT_LAYOUT:
+        if region.kind == "input" and region.layout in INPUT_LAYOUTS:
             return region.name
-    raise InputError(f"kernel {program.meta.name!r} has no {INPUT_LAYOUT} input region")
+    raise InputError(f"kernel {program.meta.name!r} has no {' or '.join(INPUT_LAYOUTS)} "
+                     "input region")
 
 
 class PimTimer:
@@ -94,16 +111,16 @@ class PimTimer:
     def __init__(self, cache_dir: Path | None = None, use_disk: bool = True) -> None:
         self.cache_dir = cache_dir or default_cache_dir()
         self.use_disk = use_disk
-        self._programs: dict[tuple[str, str], Program] = {}
+        self._programs: dict[tuple[str, str, Defines], Program] = {}
         self._arches: dict[tuple[object, ...], Arch] = {}
         self._launches: dict[str, Launch] = {}
         self.scheduled = 0  # launches scheduled (cache misses), for the benchmark
 
-    def program(self, kernel: str, arch: Arch) -> Program:
-        """The assembled kernel for `arch` (assembled once per process)."""
-        key = (kernel, arch.name)
+    def program(self, kernel: str, arch: Arch, defines: Defines = ()) -> Program:
+        """The assembled kernel for `arch` with `defines` (assembled once per process)."""
+        key = (kernel, arch.name, defines)
         if key not in self._programs:
-            self._programs[key] = assemble_file(resolve(kernel), arch)
+            self._programs[key] = assemble_file(resolve(kernel), arch, dict(defines) or None)
         return self._programs[key]
 
     def _arch(self, gpu: Gpu) -> Arch:
@@ -112,35 +129,37 @@ class PimTimer:
             self._arches[key] = gpu.arch()
         return self._arches[key]
 
-    def tiles(self, gpu: Gpu, weight: Weight, kernel: str) -> int:
-        """hp16 tiles of `weight` in `kernel`'s input layout."""
+    def tiles(self, gpu: Gpu, weight: Weight, kernel: str, defines: Defines = ()) -> int:
+        """Tiles of `weight` in `kernel`'s input layout."""
         arch = self._arch(gpu)
-        program = self.program(kernel, arch)
+        program = self.program(kernel, arch, defines)
         layout = program.meta.region(input_region(program)).layout
         return get_layout(layout).tiles(weight.shape, arch.geometry)
 
     def launch(self, gpu: Gpu, weight: Weight, fmt: str, direction: str,
-               kernel: str | None = None) -> Launch:
+               kernel: str | None = None, defines: Defines = ()) -> Launch:
         """The timed launch that quantizes `weight` on all of `gpu`'s PIM units."""
         kernel = kernel or kernel_name(fmt, direction)
         units = self._arch(gpu).geometry.total_units
-        return self.timed(gpu, kernel, max(1, -(-self.tiles(gpu, weight, kernel) // units)))
+        tiles = self.tiles(gpu, weight, kernel, defines)
+        return self.timed(gpu, kernel, max(1, -(-tiles // units)), defines)
 
     def block(self, gpu: Gpu, weights: list[Weight], fmt: str, direction: str,
-              kernel: str | None = None, per_block: bool = False) -> BlockPim:
+              kernel: str | None = None, per_block: bool = False,
+              defines: Defines = ()) -> BlockPim:
         """PIM time of one block's weights: one launch each, or one launch over all tiles."""
         kernel = kernel or kernel_name(fmt, direction)
         units = self._arch(gpu).geometry.total_units
-        tiles = [self.tiles(gpu, w, kernel) for w in weights]
+        tiles = [self.tiles(gpu, w, kernel, defines) for w in weights]
         groups = [sum(tiles)] if per_block else tiles
-        launches = [self.timed(gpu, kernel, max(1, -(-t // units))) for t in groups]
+        launches = [self.timed(gpu, kernel, max(1, -(-t // units)), defines) for t in groups]
         return BlockPim(sum(x.ns for x in launches) * 1e-9, sum(x.acts for x in launches),
                         sum(tiles), sum(x.slots for x in launches), units)
 
-    def timed(self, gpu: Gpu, kernel: str, slots: int) -> Launch:
+    def timed(self, gpu: Gpu, kernel: str, slots: int, defines: Defines = ()) -> Launch:
         """The scheduler's launch of `kernel` over `slots` tile slots (memoised)."""
         arch = self._arch(gpu)
-        program = self.program(kernel, arch)
+        program = self.program(kernel, arch, defines)
         key = _key(kernel, program, arch, slots)
         hit = self._launches.get(key) or self._load(key)
         if hit is None:
@@ -151,6 +170,14 @@ class PimTimer:
             self._store(key, hit)
         self._launches[key] = hit
         return hit
+
+    def tile_cost(self, gpu: Gpu, kernel: str, defines: Defines = ()) -> TileCost:
+        """Commands per tile, elements per tile and the one-slot launch of `kernel`."""
+        arch = self._arch(gpu)
+        program = self.program(kernel, arch, defines)
+        probe = Weight("probe", 1 << 12, 1 << 12)
+        elements = probe.out * probe.inp // self.tiles(gpu, probe, kernel, defines)
+        return TileCost(len(program.records), elements, self.timed(gpu, kernel, 1, defines))
 
     def seconds(self, gpu: Gpu, weight: Weight, fmt: str, direction: str) -> float:
         """Seconds to quantize `weight`."""

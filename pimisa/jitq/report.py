@@ -17,6 +17,7 @@ from pimisa.jitq.pim import BlockPim, kernel_name
 from pimisa.jitq.slack import DIRECTION, PASSES, SlackPoint, hiding_gemms, slack_points
 from pimisa.jitq.throughput import DEFAULT_SLOWDOWN, Loss, Slowdown, iteration_loss
 from pimisa.jitq.workloads import Gemm, Model, Weight, block_weights
+from pimisa.kernels import addition_defines
 
 MAX_BATCH = 1 << 16
 
@@ -25,7 +26,8 @@ class PimModel(Protocol):
     """What the analysis needs from PIM: the time of quantizing one block's weights."""
 
     def block(self, gpu: Gpu, weights: list[Weight], fmt: str, direction: str,
-              kernel: str | None = None, per_block: bool = False) -> BlockPim:
+              kernel: str | None = None, per_block: bool = False,
+              defines: tuple[tuple[str, int], ...] = ()) -> BlockPim:
         """PIM time, row opens and utilisation of one block's weights in `direction`."""
 
 
@@ -44,6 +46,8 @@ class Options:
     first_block_hidden: bool = False
     per_block: bool = False  # one launch per block instead of one per weight
     kernels: dict[str, str] = field(default_factory=dict)  # "mx6_row" -> kernel
+    hp: str = "fp32"  # precision of the weights the bundled kernels read
+    additions: tuple[str, ...] = ()  # ISA additions the bundled kernels use (kernel defines)
 
     def seq_of(self, model: Model) -> int:
         """Tokens per sequence for `model`."""
@@ -56,8 +60,12 @@ class Options:
 
     def kernel(self, fmt: str, direction: str) -> str:
         """The kernel that quantizes to `fmt` in `direction`."""
-        key = kernel_name(fmt, direction)
-        return self.kernels.get(key, key)
+        return self.kernels.get(kernel_name(fmt, direction)) or kernel_name(fmt, direction,
+                                                                             self.hp)
+
+    def defines(self) -> tuple[tuple[str, int], ...]:
+        """The kernel defines of the chosen ISA additions, sorted."""
+        return tuple(sorted(addition_defines(self.additions).items()))
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,8 @@ def analyse(model: Model, gpu: Gpu, fmt: str, pim: PimModel, opts: Options) -> R
     """One row of the sweep."""
     setup, fits = deployment(model, gpu, fmt, opts)
     weights = block_weights(model, setup.tp)
-    blocks = {d: pim.block(gpu, weights, fmt, d, opts.kernel(fmt, d), opts.per_block)
+    blocks = {d: pim.block(gpu, weights, fmt, d, opts.kernel(fmt, d), opts.per_block,
+                           opts.defines())
               for d in DIRECTION.values()}
     points = slack_points(model, gpu, fmt, opts.gemms(model, setup.tp),
                           {d: b.seconds for d, b in blocks.items()})
@@ -187,7 +196,8 @@ def to_json(rows: list[Row], opts: Options) -> dict[str, object]:
                      "first_block_hidden": opts.first_block_hidden,
                      "launch": "block" if opts.per_block else "weight",
                      "kernels": {kernel_name(f, d): opts.kernel(f, d) for f in
-                                 ("mx9", "mx6", "mx4") for d in ("row", "col")}},
+                                 ("mx9", "mx6", "mx4") for d in ("row", "col")},
+                     "hp": opts.hp, "additions": list(opts.additions)},
         "results": {},
     }
     results: dict[str, dict[str, dict[str, object]]] = doc["results"]  # type: ignore[assignment]

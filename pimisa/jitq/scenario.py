@@ -30,6 +30,7 @@ from pimisa.jitq.gpu import MX_FORMATS, Gpu
 from pimisa.jitq.report import Options
 from pimisa.jitq.tomlpresets import Entry, Fields, is_path, load_entries
 from pimisa.jitq.workloads import Model
+from pimisa.kernels import ISA_ADDITIONS
 
 PACKAGE = "pimisa.jitq.scenarios"
 DEFAULT = "default"
@@ -105,9 +106,15 @@ SCHEMA: dict[str, dict[str, tuple[Kind, str]]] = {
     "pim": {
         "launch": (_choice("weight", "block"), "one kernel launch per weight matrix, or one "
                    "per block (the four weights share the PIM units)"),
+        "hp": (_choice("fp32", "bf16"), "precision of the high-precision weights the kernels "
+               "read: fp32 (kernels mx*_{row,col}) or bf16 (mx*_{row,col}_bf16, twice the "
+               "elements per tile)"),
+        "additions": (_subset(*(a.name for a in ISA_ADDITIONS)), "ISA additions beyond the "
+                      "paper's masked compare and conditional shift that the bundled kernels "
+                      "use (the kernel set; docs/jitq.md shows what each buys)"),
         "kernels": (Kind(lambda v: isinstance(v, dict), "a table"),
-                    "kernel per format and direction: mx6_row = \"mx6_row\" (bundled name "
-                    "or .pimasm path)"),
+                    "kernel per format and direction, e.g. mx6_row = \"my.pimasm\" (bundled "
+                    "name or .pimasm path); a missing entry is the bundled kernel for pim.hp"),
         "source": (TEXT, "where these choices come from"),
     },
     "throughput": {
@@ -268,9 +275,6 @@ def _check(doc: dict[str, object], errors: list[tuple[str, str]]) -> None:
                                f"{', '.join(wanted)})"))
             elif not isinstance(value, str) or not value:
                 errors.append((f"pim.kernels.{key}", f"must be a kernel name, got {value!r}"))
-        for key in wanted:
-            if key not in kernels:
-                errors.append((f"pim.kernels.{key}", "missing"))
 
 
 def _build(doc: dict[str, object], section: str, bundled: str,
@@ -359,7 +363,7 @@ def options(scenario: Scenario) -> Options:
                    slowdown=table or float(t["slowdown"]), setup=setup, fit=d["fit"],
                    seq=w["seq"], attention=w["attention_gemms"], backward=w["backward_gemms"],
                    first_block_hidden=t["first_block_hidden"], per_block=p["launch"] == "block",
-                   kernels=dict(p["kernels"]))
+                   kernels=dict(p["kernels"]), hp=p["hp"], additions=tuple(p["additions"]))
 
 
 def formats(scenario: Scenario) -> list[str]:
