@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from pimisa.arch import Arch
-from pimisa.asm import assemble_file
 from pimisa.dram import rules, time_launch
 from pimisa.errors import InputError
 from pimisa.fileio import atomic_write_bytes
 from pimisa.isa import RECORD_DTYPE
 from pimisa.jitq.gpu import Gpu
 from pimisa.jitq.workloads import Weight
+from pimisa.kernelcache import assemble_cached
 from pimisa.kernels import resolve
 from pimisa.layout import get_layout
 from pimisa.program import Program
@@ -117,10 +117,11 @@ class PimTimer:
         self.scheduled = 0  # launches scheduled (cache misses), for the benchmark
 
     def program(self, kernel: str, arch: Arch, defines: Defines = ()) -> Program:
-        """The assembled kernel for `arch` with `defines` (assembled once per process)."""
+        """The assembled kernel for `arch` with `defines` (pimisa.kernelcache: assembled once,
+        then read from its on-disk cache)."""
         key = (kernel, arch.name, defines)
         if key not in self._programs:
-            self._programs[key] = assemble_file(resolve(kernel), arch, dict(defines) or None)
+            self._programs[key] = assemble_cached(resolve(kernel), arch, dict(defines) or None)
         return self._programs[key]
 
     def _arch(self, gpu: Gpu) -> Arch:
