@@ -251,7 +251,8 @@ def decode_source(data: bytes, name: str) -> tuple[str, list[Diagnostic], set[in
 # Symbols every source sees, set from the target geometry (and reset by `.arch`), so a kernel
 # can compute word addresses without hard-coding one architecture's row width.
 ARCH_SYMBOLS = {"COLS": "cols", "LANES": "lanes", "LANE_BITS": "lane_bits",
-                "VREGS": "vector_registers", "MREGS": "mask_registers", "BANKS": "banks"}
+                "VREGS": "vector_registers", "MREGS": "mask_registers", "BANKS": "banks",
+                "BANK_ROWS": "rows", "UNIT_BANKS": "banks_per_pim_unit"}
 
 
 class Assembler:

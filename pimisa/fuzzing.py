@@ -413,11 +413,14 @@ def fuzz(program: Program, arch: Arch, reference: LoadedReference,
     PimisaErrors propagate (after shrinking).
     """
     overrides = _resolve({**reference.strategies, **(strategies or {})}, program, arch.geometry)
+    g = arch.geometry
+    slots = max(1, g.rows * g.banks_per_pim_unit // program.meta.tile_rows)
+    max_tiles = min(2 * g.total_units + 1, slots * g.total_units)  # what a launch can hold
     count = 0
 
     @settings(max_examples=max_examples, deadline=None, database=None, print_blob=False,
               verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck))
-    @given(kernel_inputs(program, arch.geometry, overrides, max_rows, max_cols))
+    @given(kernel_inputs(program, arch.geometry, overrides, max_rows, max_cols, max_tiles))
     def check(inputs: dict[str, np.ndarray]) -> None:
         nonlocal count
         count += 1

@@ -203,7 +203,7 @@ def layout_markdown() -> str:
         "`pimisa run` and `pimisa.emulator.launch` read every output region back through its",
         "layout, at this logical shape, in order:",
         "",
-        "1. the region's `shape=RxC` parameter;",
+        "1. the region's `shape=RxC` parameter (`shape=\"*xC\"`: the rows of 2 or 3, C columns);",
         "2. the shape of the input named by `like=NAME`;",
         "3. the shape of the first input with the same layout;",
         "4. none: the layout's whole-region default (raw, raw16 and the packed layouts: every",

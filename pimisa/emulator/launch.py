@@ -1,9 +1,9 @@
 """A whole launch: lay input tensors out, run every slot, read the declared outputs back.
 
 Slots come from the inputs (`pimisa.layout.slots_needed`). The logical shape read back for an
-output region is, in order: its `shape` parameter ("RxC"), the shape of the input named by its
-`like` parameter, the shape of the first input with the same layout, or None (the layout's
-whole-region default, e.g. every tile of a raw region).
+output region is, in order: its `shape` parameter ("RxC"; "*xC": as many rows as the input
+below), the shape of the input named by its `like` parameter, the shape of the first input with
+the same layout, or None (the layout's whole-region default, e.g. every tile of a raw region).
 """
 
 from __future__ import annotations
@@ -45,18 +45,22 @@ def _parse_shape(region: Region, text: str) -> tuple[int, ...]:
 def output_shape(region: Region, program: Program,
                  inputs: Mapping[str, np.ndarray]) -> tuple[int, ...] | None:
     """The logical shape to read output `region` back as (see the module docstring)."""
-    if "shape" in region.params:
-        return _parse_shape(region, str(region.params["shape"]))
     like = region.params.get("like")
-    if like is not None:
-        if like not in inputs:
-            raise InputError(f"output {region.name!r} is declared like input {like!r}, "
-                             "which was not given")
-        return tuple(inputs[str(like)].shape)
-    for r in program.meta.regions:
-        if r.kind == "input" and r.layout == region.layout and r.name in inputs:
-            return tuple(inputs[r.name].shape)
-    return None
+    if like is not None and like not in inputs:
+        raise InputError(f"output {region.name!r} is declared like input {like!r}, "
+                         "which was not given")
+    model = tuple(inputs[str(like)].shape) if like is not None else next(
+        (tuple(inputs[r.name].shape) for r in program.meta.regions
+         if r.kind == "input" and r.layout == region.layout and r.name in inputs), None)
+    if "shape" in region.params:
+        text = str(region.params["shape"])
+        if text.startswith("*"):  # the model input's row count
+            if model is None:
+                raise InputError(f"output {region.name!r}: shape {text!r} takes its rows from "
+                                 "an input of its layout (or like=), and none was given")
+            return (model[0], *_parse_shape(region, "1" + text[1:])[1:])
+        return _parse_shape(region, text)
+    return model
 
 
 def prepare(program: Program, geometry: Geometry,
