@@ -3,6 +3,7 @@ to the single-process run; without Dask the options say how to get it."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -65,3 +66,20 @@ def test_without_dask_the_options_say_how_to_get_it(monkeypatch, capsys) -> None
     assert 'pip install "pimisa[dask]"' in capsys.readouterr().err
     assert main(["quantize", "--random", "16x16", "--format", "mx6", "--direction", "row",
                  "--workers", "2", "--scheduler", "tcp://x:1"]) == 2
+
+
+def test_jitq_sweep_on_a_cluster_equals_one_process(tmp_path, monkeypatch, cluster) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["jitq", "sweep", "--model", "gpt3-125m", "--gpu", "mi300x", "--format", "all",
+            "--axis", "workload.micro_batch=1,4", "--axis", 'pim.additions=[],["bfi"]',
+            "--output", "json", "--cache-dir", str(tmp_path / "cache")]
+    assert main([*argv, "--out", "one.json"]) == 0
+    assert main([*argv, "--out", "dask.json", "--scheduler", cluster.scheduler_address]) == 0
+    one, many = (open(name).read() for name in ("one.json", "dask.json"))
+    assert one == many and len(json.loads(one)["records"]) == 2 * 2 * 3
+
+
+def test_jitq_sweep_without_dask_says_how_to_get_it(monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert main(["jitq", "sweep", "--axis", "workload.micro_batch=1", "--workers", "2"]) == 2
+    assert 'pip install "pimisa[dask]"' in capsys.readouterr().err

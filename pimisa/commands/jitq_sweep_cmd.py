@@ -31,12 +31,18 @@ def register_sweep(sub: argparse._SubParsersAction,
     p.add_argument("--metric", default="fwd_slack",
                    help="metric of --plot: fwd_slack, bwd_slack, loss, savings, row_util, "
                    "col_util (default fwd_slack)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run the grid points on a local Dask cluster of N processes "
+                   "(the optional extra pimisa[dask]); same records as one process")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the grid points on an existing Dask cluster")
     p.set_defaults(func=run_sweep)
 
 
 def run_sweep(args: argparse.Namespace) -> int:
     """Run the grid and print or write it."""
     from pimisa.commands.jitq_cmd import cli_sets, setup_run
+    from pimisa.executor import make_executor
     from pimisa.jitq.figures import figure_format, plot_metric
     from pimisa.jitq.pim import PimTimer
     from pimisa.jitq.sweeps import METRICS, parse_axis, run_grid, to_csv, to_json, to_table
@@ -49,15 +55,12 @@ def run_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--metric {args.metric!r}: one of {', '.join(METRICS)}")
     axes = [parse_axis(a) for a in args.axis]
     _, models, gpus = setup_run(args)  # validates the base scenario once
-    names = ([m.name for m in models], [g.name for g in gpus])
-
-    def select(point):  # the --model/--gpu choice, re-read from each point's scenario
-        pick_m = [point.all_models.get(n) for n in names[0]]
-        pick_g = [point.all_gpus.get(n) for n in names[1]]
-        return ([p or m for p, m in zip(pick_m, models, strict=True)],
-                [p or g for p, g in zip(pick_g, gpus, strict=True)])
-
-    records = run_grid(args.scenario, cli_sets(args), axes, PimTimer(args.cache_dir), select)
+    executor = make_executor(args.workers, args.scheduler)
+    try:
+        records = run_grid(args.scenario, cli_sets(args), axes, PimTimer(args.cache_dir),
+                           (models, gpus), executor)
+    finally:
+        executor.close()
     text = {"table": to_table, "csv": to_csv}.get(args.output)
     body = text(records) if text else to_json(records, axes)
     if args.plot:

@@ -424,7 +424,8 @@ def markdown(rows: list[Row], gpus: list[Gpu], model_175b: Model, pim: PimTimer,
         "`default`, the numbers on this page), `--set PATH=VALUE` overrides any field "
         "(validated; a bad value is one error line naming the field), and "
         "`pimisa jitq sweep --axis PATH=V1,V2,...` runs a grid of them (table, CSV or JSON, "
-        "`--plot`). Models and GPUs are `[models.NAME]` / `[gpus.NAME]` tables with the "
+        "`--plot`; `--workers N` or `--scheduler ADDRESS` runs the points on Dask). Models "
+        "and GPUs are `[models.NAME]` / `[gpus.NAME]` tables with the "
         "preset keys, or `from = \"NAME\"` plus overrides (`gpus.NAME.pim` overrides the DRAM "
         "preset's geometry: `banks_per_pim_unit`, `lanes`, ...). Bundled: "
         f"{', '.join(f'`{n}`' for n in bundled_names())}.",

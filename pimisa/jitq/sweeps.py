@@ -12,12 +12,17 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from pimisa.errors import UsageError
+from pimisa.executor import Executor, SerialExecutor
+from pimisa.jitq.gpu import Gpu
+from pimisa.jitq.pim import PimTimer
 from pimisa.jitq.report import PimModel, Row, sweep
 from pimisa.jitq.scenario import Scenario, formats, load, options, parse_set
+from pimisa.jitq.workloads import Model
 
 MAX_POINTS = 100_000
 METRICS = ("fwd_slack", "bwd_slack", "loss", "savings", "row_util", "col_util")
@@ -83,21 +88,57 @@ def record(values: dict[str, str], row: Row) -> dict[str, object]:
             "col_util": row.pim["col"].utilisation}
 
 
+Pick = tuple[list[Model], list[Gpu]]  # the models and GPUs a point analyses, by name
+
+
+def _picked(scenario: Scenario, pick: Pick | None) -> Pick:
+    """The point's own tables for the picked names (a point may override their fields), the
+    picked objects where the point has no table of that name."""
+    if pick is None:
+        return scenario.models, scenario.gpus
+    return ([scenario.all_models.get(m.name) or m for m in pick[0]],
+            [scenario.all_gpus.get(g.name) or g for g in pick[1]])
+
+
+def grid_point(spec: str, sets: list[str], point: list[str], values: dict[str, str],
+               pick: Pick | None, pim: PimModel) -> list[dict[str, object]]:
+    """The records of one grid point: the scenario with the point's overrides, analysed."""
+    scenario = load(spec, [*sets, *point])
+    models, gpus = _picked(scenario, pick)
+    rows = sweep(models, gpus, formats(scenario), pim, options(scenario))
+    return [record(values, r) for r in rows]
+
+
+_TIMERS: dict[str, PimTimer] = {}
+
+
+def remote_grid_point(spec: str, sets: list[str], point: list[str], values: dict[str, str],
+                      pick: Pick | None, cache_dir: str) -> list[dict[str, object]]:
+    """`grid_point` in a worker process, on that process's PimTimer over the shared cache."""
+    if cache_dir not in _TIMERS:
+        _TIMERS[cache_dir] = PimTimer(Path(cache_dir))
+    return grid_point(spec, sets, point, values, pick, _TIMERS[cache_dir])
+
+
 def run_grid(spec: str, sets: list[str], axes: list[Axis], pim: PimModel,
-             select: Callable[[Scenario], tuple[list, list]] | None = None
+             pick: Pick | None = None, executor: Executor | None = None
              ) -> list[dict[str, object]]:
-    """Records of every grid point (`select` may narrow a point's models and GPUs)."""
+    """Records of every grid point, in grid order (`pick` narrows each point's models and
+    GPUs). With a parallel `executor` the points run on its workers, each worker timing on a
+    PimTimer over `pim`'s cache folder (a PimTimer's); the records are the same."""
     if count(axes) > MAX_POINTS:
         raise UsageError(f"the sweep has {count(axes)} points; at most {MAX_POINTS}")
-    out = []
-    for combo in points(axes):
-        point = [f"{a.path}={v}" for a, v in zip(axes, combo, strict=True)]
-        scenario = load(spec, [*sets, *point])
-        models, gpus = select(scenario) if select else (scenario.models, scenario.gpus)
-        values = {a.path: v for a, v in zip(axes, combo, strict=True)}
-        rows = sweep(models, gpus, formats(scenario), pim, options(scenario))
-        out += [record(values, r) for r in rows]
-    return out
+    items = [([f"{a.path}={v}" for a, v in zip(axes, combo, strict=True)],
+              {a.path: v for a, v in zip(axes, combo, strict=True)}) for combo in points(axes)]
+    if executor is None or isinstance(executor, SerialExecutor):
+        parts = [grid_point(spec, sets, point, values, pick, pim) for point, values in items]
+    else:
+        if not isinstance(pim, PimTimer):
+            raise UsageError("a parallel sweep times on the scheduler (a PimTimer)")
+        parts = list(executor.map(remote_grid_point,
+                                  ((spec, sets, point, values, pick, str(pim.cache_dir))
+                                   for point, values in items)))
+    return [r for part in parts for r in part]
 
 
 def to_csv(records: list[dict[str, object]]) -> str:
