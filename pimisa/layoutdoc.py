@@ -114,6 +114,9 @@ def _sixteen_bit() -> list[str]:
 
 def layout_markdown() -> str:
     """The text of docs/layout.md."""
+    from pimisa.quantize import MX_FORMATS, OCP_FORMATS
+
+    mx, ocp = ", ".join(MX_FORMATS), ", ".join(OCP_FORMATS)
     out = [
         "# Data layout",
         "",
@@ -197,6 +200,29 @@ def layout_markdown() -> str:
         "turns a launch's words into its codes.",
         "",
         *_ocp_table(),
+        "",
+        "## What `pimisa quantize --out Q.npz` writes",
+        "",
+        "The kernel's output read back from its packed region as the golden model's codes",
+        "(`pimisa.formats`: the SharedMicroCodes / OcpCodes fields of the same names), plus",
+        "their float32 values. For an R x C tensor with blocks of k elements (16 for MX9 / MX6",
+        "/ MX4, 32 for the OCP formats), Cp and Rp are C and R rounded up to a multiple of k:",
+        "the block axis is zero-padded to whole blocks. codes[i, j] is the code of tensor",
+        "element (i, j); the per-block arrays hold block j of row i at [i, j] (row direction)",
+        "or block i of column j at [i, j] (column direction).",
+        "",
+        "| formats | array | dtype | row direction | column direction | what |",
+        "|---|---|---|---|---|---|",
+        "| all | dequantized | float32 | R x C | R x C | the values of the codes |",
+        "| all | codes | uint8 | R x Cp | Rp x C | element codes (as in mx_packed / ocp_packed) |",
+        f"| {mx} | shared_exp | uint8 | R x Cp/16 | Rp/16 x C | E (255: NaN/Inf block) |",
+        f"| {mx} | micro_exp | uint8 | R x Cp/2 | Rp/2 x C | micro-exponent per pair |",
+        f"| {ocp} | scale | uint8 | "
+        "R x Cp/32 | Rp/32 x C | E8M0 scale code (255: NaN/Inf block) |",
+        "",
+        "What the kernel stores in bank memory is the packed layout above: 8.25, 6.25 or 4.25",
+        "bits per element for the OCP formats (`pimisa quantize` prints the footprint, which",
+        "grows above that only by the padding of partial tiles).",
         "",
         "## What a launch returns",
         "",

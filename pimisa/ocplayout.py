@@ -151,6 +151,10 @@ class OcpPacked(Raw):
                              f"32 {fmt.name} blocks and their scales need "
                              f"{-(-need // geometry.cols)} rows ({need} words) per tile")
 
+    def subtiles(self, geometry: Geometry) -> int:
+        """Sub-tiles side by side in a tile: one per lane."""
+        return geometry.lanes
+
 
 def _tile_codes(codes: np.ndarray, scale: np.ndarray, direction: str, lanes: int,
                 grid: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

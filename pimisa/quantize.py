@@ -2,11 +2,14 @@
 
     result = quantize(x, "mx6", "row")            # kernel mx6_row on hbm3, auto backend
     result.dequantized, result.codes               # decoded from the kernel's own output
+    quantize(x, "mxfp8_e4m3", "col")               # an OCP MX format: kernel mxfp8_e4m3_col
 
-Steps: assemble the bundled kernel `mx{9,6,4}_{row,col}` for the architecture, lay the float32
-tensor out in its hp16 input region, run every tile on the emulator, gather the packed blocks of
-its mx_packed output region (pimisa.mxlayout), decode them with the golden decoder, and time the
-launch with the DRAM scheduler.
+Steps: assemble the bundled kernel `FORMAT_{row,col}` for the architecture, lay the float32
+tensor out in its input region (hp16 for MX9/MX6/MX4, hp32 for the OCP MX formats), run every
+tile on the emulator, read the packed blocks of its output region back (mx_packed:
+pimisa.mxlayout, ocp_packed: pimisa.ocplayout) as golden-model codes, decode them with the
+golden decoder, and time the launch with the DRAM scheduler. A tile is one block high: 16
+tensor rows for MX9/MX6/MX4, 32 for the OCP formats (`tile_height`).
 """
 
 from __future__ import annotations
@@ -20,20 +23,32 @@ from pimisa.dram import TimingSummary, time_launch
 from pimisa.emulator import Backend, RunStats, run
 from pimisa.emulator.launch import prepare
 from pimisa.errors import InputError, UsageError
-from pimisa.formats import DIRECTIONS, SharedMicroCodes, decode, encode
+from pimisa.formats import (
+    DIRECTIONS,
+    OcpCodes,
+    OcpFormat,
+    SharedMicroCodes,
+    decode,
+    encode,
+    get_format,
+)
+from pimisa.formats import FORMATS as ALL_FORMATS
 from pimisa.mxlayout import (
     NAN_BLOCK,
     PACKED_FORMATS,
     blocks_to_codes,
     packed_region,
     region_format,
-    tile_grid,
 )
 from pimisa.mxpack import BLOCK
 from pimisa.program import Program, Region
 
-FORMATS = tuple(PACKED_FORMATS)
-HP_LAYOUTS = {"hp16": "fp32", "hp16_bf16": "bf16"}  # quantization kernel inputs: HP precision
+MX_FORMATS = tuple(PACKED_FORMATS)
+OCP_FORMATS = tuple(n for n, f in ALL_FORMATS.items() if isinstance(f, OcpFormat))
+FORMATS = MX_FORMATS + OCP_FORMATS
+HP_LAYOUTS = {"hp16": "fp32", "hp16_bf16": "bf16"}  # MX kernel inputs: HP precision
+OCP_INPUT, OCP_OUTPUT = "hp32", "ocp_packed"  # the OCP kernels' input and output layouts
+Codes = SharedMicroCodes | OcpCodes
 
 
 @dataclass
@@ -43,14 +58,14 @@ class QuantizeResult:
     fmt: str
     direction: str
     shape: tuple[int, int]
-    codes: SharedMicroCodes  # decoded from the kernel's packed output
+    codes: Codes  # decoded from the kernel's packed output
     dequantized: np.ndarray  # decode(codes), float32 of `shape`
     tiles: int
     stats: RunStats
     timing: TimingSummary
     arch: Arch
     lp_bytes: int  # packed words the kernel wrote x 4
-    golden: SharedMicroCodes | None = None
+    golden: Codes | None = None
 
     @property
     def hp_bytes(self) -> int:
@@ -79,8 +94,24 @@ class QuantizeResult:
         return mismatch_message(self.golden, self.codes, bad)
 
 
+def is_ocp(fmt: str) -> bool:
+    """Is `fmt` one of the OCP MX formats (block 32, E8M0 scale)?"""
+    return fmt in OCP_FORMATS
+
+
+def tile_height(fmt: str) -> int:
+    """Tensor rows per tile of the kernels quantizing to `fmt` (the block size: 16 or 32)."""
+    return get_format(fmt).block_size
+
+
+def tile_grid_of(fmt: str, shape: tuple[int, int], subtiles: int) -> tuple[int, int]:
+    """(tile rows, tile columns) of the tile grid of a tensor of `shape` for `fmt` kernels."""
+    h = tile_height(fmt)
+    return -(-shape[0] // h), -(-shape[1] // (h * subtiles))
+
+
 def check_choice(fmt: str, direction: str) -> None:
-    """UsageError unless fmt is mx9/mx6/mx4 and direction row/col."""
+    """UsageError unless fmt is a format with bundled kernels and direction row/col."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if direction not in DIRECTIONS:
@@ -91,6 +122,8 @@ def kernel_name(fmt: str, direction: str, hp: str = "fp32") -> str:
     """The bundled kernel quantizing `hp` weights (fp32 or bf16) to `fmt` along `direction`,
     e.g. mx6_row, mx6_row_bf16."""
     check_choice(fmt, direction)
+    if hp != "fp32" and is_ocp(fmt):
+        raise UsageError(f"--hp {hp}: the {fmt} kernels read float32 weights (no {hp} kernel)")
     return f"{fmt}_{direction}" + ("" if hp == "fp32" else f"_{hp}")
 
 
@@ -106,10 +139,29 @@ def load_quant_kernel(spec: str, arch: Arch, defines: dict[str, int] | None = No
     return load(str(spec), arch, defines)
 
 
+def output_region(program: Program) -> tuple[Region, str, str]:
+    """A quantization kernel's packed output region (mx_packed or ocp_packed) and the
+    (format, direction) it declares; InputError unless it has exactly one."""
+    meta = program.meta
+    ocp = [r for r in meta.regions if r.kind == "output" and r.layout == OCP_OUTPUT]
+    if not ocp:
+        region = packed_region(meta)
+        fmt, direction = region_format(region)
+        return region, fmt.name, direction
+    from pimisa.ocplayout import region_format as ocp_region_format
+
+    outputs = [r for r in meta.regions if r.kind == "output"]
+    if len(outputs) != 1:
+        raise InputError(f"kernel {meta.name or '(unnamed)'!r} must have exactly one packed "
+                         f"output region, it has {len(outputs)} outputs")
+    ofmt, direction = ocp_region_format(ocp[0])
+    return ocp[0], ofmt.name, direction
+
+
 def kernel_choice(program: Program) -> tuple[str, str]:
-    """The (format, direction) a kernel's mx_packed output region declares."""
-    fmt, direction = region_format(packed_region(program.meta))
-    return fmt.name, direction
+    """The (format, direction) a kernel's packed output region declares."""
+    _, fmt, direction = output_region(program)
+    return fmt, direction
 
 
 def check_dtype(dtype: np.dtype, where: str = "input", allow_cast: bool = False) -> None:
@@ -143,17 +195,18 @@ def as_tensor(x: np.ndarray, where: str = "input", reject_nan: bool = False,
 
 
 def kernel_regions(program: Program, fmt: str, direction: str) -> tuple[Region, Region]:
-    """The (hp16 input, mx_packed output) regions of a kernel that quantizes to `fmt` along
-    `direction`; InputError when the kernel declares anything else."""
-    region = packed_region(program.meta)
-    declared, declared_dir = region_format(region)
-    if (declared.name, declared_dir) != (fmt, direction):
+    """The (input, packed output) regions of a kernel that quantizes to `fmt` along
+    `direction` (hp16 and mx_packed for MX9/MX6/MX4, hp32 and ocp_packed for the OCP
+    formats); InputError when the kernel declares anything else."""
+    region, declared, declared_dir = output_region(program)
+    if (declared, declared_dir) != (fmt, direction):
         raise InputError(f"kernel {program.meta.name or '(unnamed)'!r} writes "
-                         f"{declared.name} {declared_dir} blocks, not {fmt} {direction}")
+                         f"{declared} {declared_dir} blocks, not {fmt} {direction}")
+    layouts = (OCP_INPUT,) if is_ocp(fmt) else tuple(HP_LAYOUTS)
     inputs = [r for r in program.meta.regions if r.kind == "input"]
-    if len(inputs) != 1 or inputs[0].layout not in HP_LAYOUTS:
+    if len(inputs) != 1 or inputs[0].layout not in layouts:
         raise InputError(f"kernel {program.meta.name or '(unnamed)'!r} must have exactly one "
-                         f"input region, of layout {' or '.join(HP_LAYOUTS)}")
+                         f"input region, of layout {' or '.join(layouts)}")
     return inputs[0], region
 
 
@@ -171,23 +224,47 @@ def subtile_columns(region: Region, arch: Arch) -> int:
     return get_layout(region.layout).subtiles(arch.geometry)  # type: ignore[attr-defined]
 
 
+def read_output(region: Region, words: np.ndarray, fmt: str, direction: str,
+                shape: tuple[int, int]) -> tuple[Codes, np.ndarray]:
+    """The golden-model codes a kernel wrote into packed region `region` (its words in a
+    launch) for a tensor of `shape`, and the packed words themselves: mx_packed gives
+    gather_blocks' (tile row, tile, block, lane, word) blocks, ocp_packed the
+    (tiles, words per tile, lanes) tile words."""
+    from pimisa.layout import gather_tiles, get_layout
+
+    if is_ocp(fmt):
+        from pimisa.ocplayout import read_codes, tile_grid32, tile_words
+
+        codes = read_codes(words, fmt, direction, shape)
+        tr, tc = tile_grid32(shape, words.shape[3])
+        return codes, gather_tiles(words, 0, tr * tc, tile_words(codes.fmt))
+    declared = PACKED_FORMATS[fmt]
+    blocks = get_layout(region.layout).gather(words, declared, shape)  # type: ignore[attr-defined]
+    return blocks_to_codes(blocks, declared, direction, shape), blocks
+
+
+def lp_words(fmt: str, tiles: int, subtiles: int) -> int:
+    """Packed words `tiles` tiles of `subtiles` sub-tiles take in format `fmt` (what the
+    kernel writes: blocks and their scales)."""
+    if is_ocp(fmt):
+        from pimisa.ocplayout import ocp_format, tile_words
+
+        return tiles * subtiles * tile_words(ocp_format(fmt))
+    return tiles * tile_height(fmt) * subtiles * PACKED_FORMATS[fmt].words_per_block
+
+
 def run_kernel(program: Program, arch: Arch, x: np.ndarray, fmt: str, direction: str,
-               backend: Backend | str | None = None) -> tuple[SharedMicroCodes, RunStats, int]:
+               backend: Backend | str | None = None) -> tuple[Codes, RunStats, int]:
     """Run a quantization kernel over tensor `x`: (its decoded codes, run stats, tiles).
 
-    The kernel needs one hp16 input region and one mx_packed output region declaring
-    fmt=`fmt`, dir=`direction`.
+    The kernel needs one input region and one packed output region declaring fmt=`fmt`,
+    dir=`direction` (kernel_regions).
     """
     source, region = kernel_regions(program, fmt, direction)
-    declared = PACKED_FORMATS[fmt]
     machine, _ = prepare(program, arch.geometry, {source.name: x})
     stats = run(program, machine, backend)
-    from pimisa.layout import get_layout
-
-    blocks = get_layout(region.layout).gather(  # type: ignore[attr-defined]
-        machine.region_words(region), declared, x.shape)
-    codes = blocks_to_codes(blocks, declared, direction, x.shape)
-    tr, tc = tile_grid(x.shape, subtile_columns(region, arch))
+    codes, _ = read_output(region, machine.region_words(region), fmt, direction, x.shape)
+    tr, tc = tile_grid_of(fmt, x.shape, subtile_columns(region, arch))
     return codes, stats, tr * tc
 
 
@@ -205,8 +282,8 @@ def quantize(x: np.ndarray, fmt: str, direction: str, arch: Arch | str = DEFAULT
         program = load_quant_kernel(kernel_name(fmt, direction), arch)
     codes, stats, tiles = run_kernel(program, arch, x, fmt, direction, backend)
     timing = time_launch(program, arch, stats.slots)
-    wpb = PACKED_FORMATS[fmt].words_per_block
-    lp_bytes = tiles * 16 * subtile_columns(packed_region(program.meta), arch) * wpb * 4
+    region, _, _ = output_region(program)
+    lp_bytes = lp_words(fmt, tiles, subtile_columns(region, arch)) * 4
     ref = encode(x, fmt, direction) if golden else None
     return QuantizeResult(fmt, direction, x.shape, codes, decode(codes), tiles, stats, timing,
                           arch, lp_bytes, ref)
@@ -222,13 +299,17 @@ def _per_block(a: np.ndarray, direction: str, size: int) -> np.ndarray:
     return np.logical_or.reduce(a.reshape(-1, size, a.shape[1]), axis=1)
 
 
-def block_mismatches(expected: SharedMicroCodes, got: SharedMicroCodes) -> np.ndarray:
-    """Boolean per block (the shape of shared_exp): does `got` differ from `expected`?
+def block_mismatches(expected: Codes, got: Codes) -> np.ndarray:
+    """Boolean per block (the shape of shared_exp or scale): does `got` differ from
+    `expected`?
 
-    Finite blocks compare E, micro-exponents and codes (the sign of a zero magnitude is
-    free); NaN/Inf blocks only their E = 255. Equal fields decode to equal values (+0 == -0),
-    so nothing is decoded; identical arrays (the usual case) cost one comparison each.
+    MX9/MX6/MX4: finite blocks compare E, micro-exponents and codes (the sign of a zero
+    magnitude is free); NaN/Inf blocks only their E = 255. Equal fields decode to equal
+    values (+0 == -0), so nothing is decoded; identical arrays (the usual case) cost one
+    comparison each. OCP formats: the scale and every element code, bit for bit.
     """
+    if isinstance(expected, OcpCodes):
+        return _ocp_mismatches(expected, got)  # type: ignore[arg-type]
     d = expected.direction
     e_exp = np.asarray(expected.shared_exp)
     a, b = np.asarray(expected.codes), np.asarray(got.codes)
@@ -244,9 +325,25 @@ def block_mismatches(expected: SharedMicroCodes, got: SharedMicroCodes) -> np.nd
     return bad
 
 
-def block_fields(enc: SharedMicroCodes, block: tuple[int, int]) -> str:
-    """"E=.. micro=[..] codes=[..]" of one block (a shared_exp index)."""
+def _ocp_mismatches(expected: OcpCodes, got: OcpCodes) -> np.ndarray:
+    """Per block (the shape of scale): does the scale or any element code differ?"""
+    bad = np.asarray(expected.scale) != np.asarray(got.scale)
+    a, b = np.asarray(expected.codes), np.asarray(got.codes)
+    if np.array_equal(a, b):
+        return bad
+    k = expected.fmt.block_size
+    return bad | _per_block(a != b, expected.direction, k)
+
+
+def block_fields(enc: Codes, block: tuple[int, int]) -> str:
+    """"E=.. micro=[..] codes=[..]" (MX) or "scale=.. codes=[..]" (OCP) of one block (an
+    index of shared_exp or scale)."""
     i, j = block
+    if isinstance(enc, OcpCodes):
+        k = enc.fmt.block_size
+        codes = enc.codes[i, k * j:k * j + k] if enc.direction == "row" \
+            else enc.codes[k * i:k * i + k, j]
+        return f"scale={int(enc.scale[i, j])} codes={[int(v) for v in codes]}"
     if enc.direction == "row":
         micro = enc.micro_exp[i, 8 * j:8 * j + 8]
         codes = enc.codes[i, 16 * j:16 * j + 16]
@@ -257,25 +354,27 @@ def block_fields(enc: SharedMicroCodes, block: tuple[int, int]) -> str:
             f"codes={[int(v) for v in codes]}")
 
 
-def block_span(direction: str, block: tuple[int, int], shape: tuple[int, int]) -> str:
-    """Which tensor elements a block (a shared_exp index) covers."""
+def block_span(direction: str, block: tuple[int, int], shape: tuple[int, int],
+               size: int = BLOCK) -> str:
+    """Which tensor elements a block (a shared_exp or scale index) of `size` covers."""
     i, j = block
     real = shape[1] if direction == "row" else shape[0]
-    last = min(16 * (j if direction == "row" else i) + 15, real - 1)
+    last = min(size * (j if direction == "row" else i) + size - 1, real - 1)
     if direction == "row":
-        return f"row {i}, columns {16 * j}..{last}"
-    return f"column {j}, rows {16 * i}..{last}"
+        return f"row {i}, columns {size * j}..{last}"
+    return f"column {j}, rows {size * i}..{last}"
 
 
-def first_mismatch(expected: SharedMicroCodes, got: SharedMicroCodes, bad: np.ndarray,
+def first_mismatch(expected: Codes, got: Codes, bad: np.ndarray,
                    row0: int = 0, shape: tuple[int, int] | None = None) -> str:
     """The first differing block (golden vs kernel fields), for codes of rows row0.. of a
     tensor of `shape` (default: the codes are the whole tensor)."""
     where = np.argwhere(bad)
     local = (int(where[0][0]), int(where[0][1]))
     d = expected.direction
-    block = (local[0] + (row0 if d == "row" else row0 // BLOCK), local[1])
-    span = block_span(d, block, shape or expected.shape)
+    size = expected.fmt.block_size
+    block = (local[0] + (row0 if d == "row" else row0 // size), local[1])
+    span = block_span(d, block, shape or expected.shape, size)
     return (f"block {block} ({span}): golden {block_fields(expected, local)}, "
             f"kernel {block_fields(got, local)}")
 
@@ -286,7 +385,7 @@ def golden_message(fmt: str, direction: str, count: int, total: int, first: str)
             f"{fmt} {direction} blocks; first at {first}")
 
 
-def mismatch_message(expected: SharedMicroCodes, got: SharedMicroCodes, bad: np.ndarray) -> str:
+def mismatch_message(expected: Codes, got: Codes, bad: np.ndarray) -> str:
     """One line: how many blocks differ and the first of them (golden vs kernel fields)."""
     return golden_message(expected.fmt.name, expected.direction, int(bad.sum()), bad.size,
                           first_mismatch(expected, got, bad))

@@ -1,6 +1,6 @@
 """Streaming quantization: a tensor of any size through the emulated kernel in bounded memory.
 
-The tensor is cut into bands of whole hp16 tile rows (16 tensor rows each; blocks of both
+The tensor is cut into bands of whole tile rows (16 tensor rows each, 32 for OCP; blocks of both
 directions lie inside one tile row, so a band's codes are exactly those rows of the whole
 tensor's codes). Each band is one launch of `band_slots` tile slots: lay it out, emulate, read
 the packed blocks back, check them against the golden model, hand them to a sink, and reuse the
@@ -29,11 +29,11 @@ from pimisa.emulator import Backend, get_backend, run
 from pimisa.emulator.state import Machine
 from pimisa.errors import InputError
 from pimisa.executor import Executor, SerialExecutor
-from pimisa.formats import SharedMicroCodes, decode, encode
+from pimisa.formats import decode, encode
 from pimisa.layout import SUB, get_layout
-from pimisa.mxlayout import PACKED_FORMATS, blocks_to_codes, tile_grid
 from pimisa.program import Program
 from pimisa.quantize import (
+    Codes,
     as_tensor,
     block_mismatches,
     check_choice,
@@ -43,7 +43,11 @@ from pimisa.quantize import (
     kernel_name,
     kernel_regions,
     load_quant_kernel,
+    lp_words,
+    read_output,
     subtile_columns,
+    tile_grid_of,
+    tile_height,
 )
 
 BAND_ELEMENTS = 1 << 22  # tensor elements per band (default): 16 MiB of float32
@@ -71,9 +75,9 @@ class Band:
     index: int
     row0: int  # first tensor row of the band
     hp: np.ndarray  # the band's float32 input (rows x cols)
-    codes: SharedMicroCodes  # the kernel's, for the band's rows
-    blocks: np.ndarray  # the kernel's packed blocks (pimisa.mxlayout.gather_blocks)
-    golden: SharedMicroCodes | None
+    codes: Codes  # the kernel's, for the band's rows
+    blocks: np.ndarray  # the kernel's packed words (pimisa.quantize.read_output)
+    golden: Codes | None
     mismatches: int  # differing blocks (0 without golden)
     first: str | None  # the first differing block, in tensor coordinates
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
@@ -125,20 +129,22 @@ class StreamResult:
                               self.first_mismatch or "")
 
 
-def blocks_of(shape: tuple[int, int], direction: str) -> int:
-    """Blocks of 16 a tensor of `shape` has along `direction`."""
+def blocks_of(shape: tuple[int, int], direction: str, size: int = SUB) -> int:
+    """Blocks of `size` a tensor of `shape` has along `direction`."""
     rows, cols = shape
-    return rows * -(-cols // SUB) if direction == "row" else -(-rows // SUB) * cols
+    return rows * -(-cols // size) if direction == "row" else -(-rows // size) * cols
 
 
 def band_tile_rows(shape: tuple[int, int], geometry, band_elements: int,
-                   subtiles: int | None = None) -> int:
+                   subtiles: int | None = None, height: int = SUB) -> int:
     """Tile rows per band: about `band_elements` elements, rounded to whole slots if possible
-    (`subtiles`: sub-tiles side by side in a tile, default the lanes)."""
+    (`subtiles`: sub-tiles side by side in a tile, default the lanes; `height`: tensor rows
+    per tile, 16, or 32 for the OCP formats)."""
     subtiles = subtiles or geometry.lanes
-    tr, tc = tile_grid(shape, subtiles)
+    tr = -(-shape[0] // height)
+    tc = -(-shape[1] // (height * subtiles))
     units = geometry.total_units
-    per_tile_row = SUB * tc * SUB * subtiles
+    per_tile_row = height * tc * height * subtiles
     k = max(1, band_elements // per_tile_row)
     whole = units // math.gcd(tc, units)  # tile rows that fill a whole number of slots
     if k >= whole:
@@ -187,7 +193,7 @@ class BandRunner:
         return m
 
     def run(self, hp: np.ndarray, seconds: dict[str, float]
-            ) -> tuple[SharedMicroCodes, np.ndarray]:
+            ) -> tuple[Codes, np.ndarray]:
         """The kernel's codes for one band (a float32 array of whole tile rows but the last)
         and its packed blocks (gather_blocks: tile row, tile, block, lane, word)."""
         t0 = time.perf_counter()
@@ -198,10 +204,8 @@ class BandRunner:
         t1 = time.perf_counter()
         run(self.program, machine, self.backend)
         t2 = time.perf_counter()
-        packed = PACKED_FORMATS[self.fmt]
-        blocks = self.packed.gather(  # type: ignore[attr-defined]
-            machine.region_words(self.region), packed, hp.shape)
-        codes = blocks_to_codes(blocks, packed, self.direction, hp.shape)
+        codes, blocks = read_output(self.region, machine.region_words(self.region), self.fmt,
+                                    self.direction, hp.shape)
         t3 = time.perf_counter()
         seconds["layout"] += t1 - t0
         seconds["emulate"] += t2 - t1
@@ -210,9 +214,9 @@ class BandRunner:
 
 
 def band_rows_of(shape: tuple[int, int], arch: Arch, band_elements: int,
-                 subtiles: int | None = None) -> int:
-    """Tensor rows per band."""
-    return SUB * band_tile_rows(shape, arch.geometry, band_elements, subtiles)
+                 subtiles: int | None = None, height: int = SUB) -> int:
+    """Tensor rows per band (whole tiles of `height` rows)."""
+    return height * band_tile_rows(shape, arch.geometry, band_elements, subtiles, height)
 
 
 def band_starts(rows: int, band_rows: int) -> Iterator[tuple[int, int]]:
@@ -221,13 +225,13 @@ def band_starts(rows: int, band_rows: int) -> Iterator[tuple[int, int]]:
         yield r0, min(rows, r0 + band_rows)
 
 
-def golden_codes(hp: np.ndarray, fmt: str, direction: str) -> tuple[SharedMicroCodes, float]:
+def golden_codes(hp: np.ndarray, fmt: str, direction: str) -> tuple[Codes, float]:
     """The golden model's codes of a band and the seconds it took."""
     t0 = time.perf_counter()
     return encode(hp, fmt, direction), time.perf_counter() - t0
 
 
-def check_band(codes: SharedMicroCodes, ref: SharedMicroCodes, row0: int,
+def check_band(codes: Codes, ref: Codes, row0: int,
                shape: tuple[int, int], seconds: dict[str, float]) -> tuple[int, str | None]:
     """(differing blocks, first differing block) of a band's kernel codes against the golden
     ones: fields compared, nothing decoded."""
@@ -375,19 +379,20 @@ def quantize_stream(
     g = arch.geometry
     _, out_region = kernel_regions(program, fmt, direction)
     subtiles = subtile_columns(out_region, arch)
-    rows_per_band = band_rows_of(shape, arch, band_elements, subtiles)
-    tr, tc = tile_grid(shape, subtiles)
-    band_slots = -(-(rows_per_band // SUB) * tc // g.total_units)
+    height = tile_height(fmt)
+    rows_per_band = band_rows_of(shape, arch, band_elements, subtiles, height)
+    tr, tc = tile_grid_of(fmt, shape, subtiles)
+    band_slots = -(-(rows_per_band // height) * tc // g.total_units)
     backend_name = backend if isinstance(backend, str) or backend is None else backend.name
     plan = Plan(program, arch, fmt, direction, backend_name, golden, shape, rows_per_band,
                 band_slots, where, reject_nan)
     runner = _runner(plan)
     total_slots = -(-tr * tc // g.total_units)
-    wpb = PACKED_FORMATS[fmt].words_per_block
     result = StreamResult(
         fmt, direction, shape, arch, tr * tc, -(-shape[0] // rows_per_band), rows_per_band,
         band_slots, len(program), runner.backend.name, pim_time(program, arch, total_slots),
-        tr * tc * SUB * subtiles * wpb * 4, golden, blocks=blocks_of(shape, direction))
+        lp_words(fmt, tr * tc, subtiles) * 4, golden,
+        blocks=blocks_of(shape, direction, height))
     remote = getattr(x, "remote_bands", False)
     local = executor is None or isinstance(executor, SerialExecutor)
 

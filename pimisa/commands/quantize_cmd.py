@@ -1,4 +1,5 @@
-"""`pimisa quantize`: quantize a float32 tensor to MX9/MX6/MX4 with a JIT-Q kernel (emulated)."""
+"""`pimisa quantize`: quantize a float32 tensor to MX9/MX6/MX4 or an OCP MX format with a
+JIT-Q kernel (emulated)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,18 @@ from pimisa.arch import DEFAULT_ARCH, load_arch
 from pimisa.commands.asm_cmd import add_define_option, parse_defines
 from pimisa.errors import InputError, UsageError
 from pimisa.fileio import atomic_open, input_arg, output_arg
-from pimisa.formats import DIRECTIONS
+from pimisa.formats import DIRECTIONS, OcpCodes, get_format
 from pimisa.formats.blocks import padded_shape
 from pimisa.hpsource import HP_BYTES, HP_CHOICES, HPSource, check_hp
 from pimisa.program import Program
-from pimisa.quantize import FORMATS, kernel_choice, kernel_hp, kernel_name, load_quant_kernel
+from pimisa.quantize import (
+    FORMATS,
+    is_ocp,
+    kernel_choice,
+    kernel_hp,
+    kernel_name,
+    load_quant_kernel,
+)
 from pimisa.stream import (
     BAND_ELEMENTS,
     PHASES,
@@ -35,10 +43,11 @@ MAX_RANDOM_ELEMENTS = 1 << 32
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `quantize` sub-command."""
     p = sub.add_parser(
-        "quantize", help="quantize a tensor to MX9/MX6/MX4 on the emulator",
+        "quantize", help="quantize a tensor to MX9/MX6/MX4 or an OCP MX format on the emulator",
         description="Lay a 2-D float32 tensor out in bank memory, run the JIT-Q kernel "
-        "mx{9,6,4}_{row,col} (or your own, --kernel) on every tile, read the packed LP blocks "
-        "back and decode them. --out always holds the kernel's output; with --golden, a "
+        "FORMAT_{row,col} (mx9/mx6/mx4, or the OCP MX v1.0 mxfp8_e4m3, mxfp8_e5m2, mxfp6_e3m2, "
+        "mxfp6_e2m3, mxfp4_e2m1, mxint8; or your own, --kernel) on every tile, read the packed "
+        "LP blocks back and decode them. --out always holds the kernel's output; with --golden, a "
         "kernel output that differs from the golden model is an error (exit 1).")
     p.add_argument("--format", choices=FORMATS,
                    help="MX format (required unless --kernel; then default: the kernel's)")
@@ -47,8 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "kernel's)")
     p.add_argument("--kernel", metavar="K.pimasm",
                    help="run this quantization kernel (.pimasm, .pimb or bundled name) instead "
-                   "of the bundled mx{9,6,4}_{row,col}; it needs one hp16 input region and one "
-                   "mx_packed output region")
+                   "of the bundled FORMAT_{row,col}; it needs one hp16 input region and one "
+                   "mx_packed output region (OCP formats: hp32 and ocp_packed)")
     p.add_argument("--hp", choices=HP_CHOICES,
                    help="high-precision type of the weights: fp32 (kernels mx*_{row,col}) or "
                    "bf16 (kernels mx*_{row,col}_bf16: float32 input must hold BF16 values, or a "
@@ -78,7 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--random", metavar="RxC", help="a random normal float32 tensor instead")
     p.add_argument("--seed", type=int, default=0, help="seed of --random (default 0)")
     p.add_argument("--out", metavar="Q.npz|Q.safetensors", type=output_arg,
-                   help="a tensor: write dequantized, codes, shared_exp, micro_exp (.npz); a "
+                   help="a tensor: write dequantized, codes, shared_exp, micro_exp (.npz; OCP "
+                   "formats: dequantized, codes, scale); a "
                    "checkpoint: per tensor NAME.blocks, NAME.shared_exp, NAME.micro_exp "
                    "(+ NAME.dequantized with --dequantized) as .safetensors or .npz")
     p.add_argument("--arch", metavar="NAME|FILE", type=input_arg, default=DEFAULT_ARCH,
@@ -191,9 +201,14 @@ def hp_wrapper(hp: str, round_hp: bool):
 
 
 def npz_arrays(shape: tuple[int, int], fmt: str, direction: str) -> dict:
-    """Names, shapes and dtypes of the .npz `pimisa quantize --out` writes."""
-    rows, cols = padded_shape(shape, 16, direction)
-    per_block = (rows, cols // 16) if direction == "row" else (rows // 16, cols)
+    """Names, shapes and dtypes of the .npz `pimisa quantize --out` writes (docs/layout.md)."""
+    k = get_format(fmt).block_size
+    rows, cols = padded_shape(shape, k, direction)
+    if is_ocp(fmt):
+        scale = (rows, cols // k) if direction == "row" else (rows // k, cols)
+        return {"dequantized": (shape, np.float32), "codes": ((rows, cols), np.uint8),
+                "scale": (scale, np.uint8)}
+    per_block = (rows, cols // k) if direction == "row" else (rows // k, cols)
     per_pair = (rows, cols // 2) if direction == "row" else (rows // 2, cols)
     return {"dequantized": (shape, np.float32), "codes": ((rows, cols), np.uint8),
             "shared_exp": (per_block, np.uint8), "micro_exp": (per_pair, np.uint8)}
@@ -208,8 +223,11 @@ def band_writer(writer: NpzWriter, seconds: dict[str, float]):
         writer.write("dequantized", values)
         enc = band.codes
         writer.write("codes", enc.codes)
-        writer.write("shared_exp", enc.shared_exp)
-        writer.write("micro_exp", enc.micro_exp)
+        if isinstance(enc, OcpCodes):
+            writer.write("scale", enc.scale)
+        else:
+            writer.write("shared_exp", enc.shared_exp)
+            writer.write("micro_exp", enc.micro_exp)
         seconds["write"] += time.perf_counter() - t0
 
     return write
@@ -296,6 +314,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--band must be at least 1, got {args.band}")
     fmt, direction, hp, program = choose(args)
     checkpoint = args.input is not None and is_checkpoint(args.input)
+    if checkpoint and is_ocp(fmt):
+        raise UsageError(f"--format {fmt}: checkpoints are quantized to mx9/mx6/mx4 only; "
+                         "quantize a .npy tensor to the OCP formats")
     if not checkpoint and (args.select or args.dequantized or args.report):
         raise UsageError("--select, --dequantized and --report apply to checkpoints "
                          "(--in *.safetensors or *.npz)")
