@@ -19,6 +19,7 @@ typedef struct {
     int64_t gap[...];
     int64_t tCCD_col, tREFI, rd_done, wr_done;
     int32_t banks, bank_groups, rows, bpu;
+    int32_t lookahead;
 } dram_params;
 
 typedef struct {

@@ -2,7 +2,8 @@
  *
  * One channel, commands in program order, one command per cycle on the command bus. Each PIM
  * record becomes at most DRAM_MAX_PER_PIM DRAM commands: an optional refresh (PRE all + REF),
- * the row management of an open-row policy (PRE + ACT, all-bank or per-bank), and the column
+ * the row management of an open-row policy (PRE + ACT, all-bank or per-bank), the early PREs
+ * of other parts an all-bank command to one part makes in idle cycles (bpu > 1), and the column
  * command (RD, WR, or the register-only OP). Every command issues at the earliest cycle that
  * satisfies every constraint against what was issued before it.
  */
@@ -23,6 +24,12 @@ typedef struct {
     int64_t cap, len;
     int overflow;
 } sink;
+
+/* The launch being scheduled and the position in it (for the look-ahead). */
+typedef struct {
+    const pimisa_record *recs;
+    int64_t n, slots, tile_rows, pos;
+} stream;
 
 static int timing_ok(int64_t v) { return v >= 0 && v <= TIMING_LIMIT; }
 
@@ -65,7 +72,8 @@ int dram_init(dram_state *st, const dram_params *p)
         if (!timing_ok(p->gap[i])) return DRAM_EPARAM;
     if (p->tCCD_col < 1 || p->banks < 1 || p->banks >= DRAM_MAX_BANKS || p->bank_groups < 1 ||
         p->bank_groups > DRAM_MAX_GROUPS || p->banks % p->bank_groups || p->rows < 1 ||
-        p->bpu < 1 || p->bpu > DRAM_MAX_PARTS || (p->banks / p->bank_groups) % p->bpu)
+        p->bpu < 1 || p->bpu > DRAM_MAX_PARTS || (p->banks / p->bank_groups) % p->bpu ||
+        p->lookahead < 0)
         return DRAM_EPARAM;
     st->p = *p;
     st->per_group = p->banks / p->bank_groups;
@@ -78,7 +86,7 @@ int dram_init(dram_state *st, const dram_params *p)
         for (b = 0; b < DRAM_MAX_GROUPS; b++) st->grp[b][c] = NEVER;
     }
     for (b = 0; b < DRAM_MAX_BANKS; b++) st->open_row[b] = -1;
-    for (b = 0; b < DRAM_MAX_PARTS; b++) st->part_row[b] = -1;
+    for (b = 0; b < DRAM_MAX_PARTS; b++) st->part_row[b] = st->la_next[b] = -1;
     for (i = 0; i < 4; i++) st->faw[i] = NEVER;
     fold_rules(st);
     return 0;
@@ -253,9 +261,58 @@ static inline int straddles(const dram_state *st, int64_t act)
     return act >= st->next_ref && st->ch[DRAM_REF] != st->last;
 }
 
+/* Unit row of the memory record at position q of the launch (slot q / n), or -1 for any
+ * other record; -2 for a barrier (the look-ahead stops there). */
+static inline int64_t unit_row_at(const stream *sm, int64_t q)
+{
+    const int64_t slot = q / sm->n;
+    const pimisa_record *r = &sm->recs[q - slot * sm->n];
+    if (r->op == OP_BARRIER) return -2;
+    if (r->op != OP_LD && r->op != OP_ST) return -1;
+    if (sm->tile_rows && slot > (BASE_LIMIT - (int64_t)r->row) / sm->tile_rows) return -1;
+    return slot * sm->tile_rows + (int64_t)r->row;
+}
+
+/* Is the row open in every bank of part k still needed: is the next memory command to part k
+ * among the next p.lookahead PIM commands (up to a barrier) one to that row? Amortised O(1):
+ * the next command found for a part, and how far the stream was scanned, are kept. */
+static int row_needed(dram_state *st, const stream *sm, int k)
+{
+    const int64_t end = sm->pos + 1 + st->p.lookahead, total = sm->n * sm->slots;
+    const int64_t stop = end < total ? end : total;
+    int64_t q;
+    if (st->la_next[k] <= sm->pos) {
+        for (q = MAXT(st->la_scan[k], sm->pos + 1); q < stop; q++) {
+            const int64_t u = unit_row_at(sm, q);
+            if (u == -2) break;
+            if (u >= 0 && u / st->p.rows == k) {
+                st->la_next[k] = q;
+                st->la_nrow[k] = u - (int64_t)k * st->p.rows;
+                break;
+            }
+        }
+        st->la_scan[k] = q;
+        if (st->la_next[k] <= sm->pos) return 0;
+    }
+    return st->la_nrow[k] == st->part_row[k];
+}
+
+/* Before the column command of an all-bank command to part k (due at t): close every other
+ * part whose row no command of the look-ahead uses, if its PRE fits in an idle cycle before t
+ * (no rule delays a column command after a PRE). As PIMSimulator's controller does. */
+static inline void precharge_idle_parts(dram_state *st, sink *out, const int emit,
+                                        const stream *sm, int k, int64_t t)
+{
+    int j;
+    for (j = 0; j < st->p.bpu; j++)
+        if (j != k && st->part_row[j] >= 0 && earliest_part(st, DRAM_PRE, j) < t &&
+            !row_needed(st, sm, j))
+            precharge_part(st, out, emit, j);
+}
+
 /* RD or WR of a memory record at unit row base + rec->row. */
-static inline int memory(dram_state *st, sink *out, const int emit, const pimisa_record *r,
-                         uint64_t base, int is_wr)
+static inline int memory(dram_state *st, sink *out, const int emit, const stream *sm,
+                         const pimisa_record *r, uint64_t base, int is_wr)
 {
     const dram_params *p = &st->p;
     uint64_t unit_row = base + r->row;
@@ -284,6 +341,8 @@ static inline int memory(dram_state *st, sink *out, const int emit, const pimisa
             }
             activate_part(st, out, emit, part, row);
         }
+        if (p->bpu > 1 && p->lookahead)
+            precharge_idle_parts(st, out, emit, sm, part, earliest_part(st, cmd, part));
         issue(st, out, emit, earliest_part(st, cmd, part), cmd, part_bank(st, part), row,
               r->col);
         st->s.mem_all++;
@@ -342,6 +401,7 @@ static inline __attribute__((always_inline)) int run(dram_state *st, const pimis
                                                      const int emit)
 {
     int64_t slot = st->slot, i = st->index;
+    stream sm = {recs, n, slots, tile_rows, 0};
     int rc = 0;
     for (; slot < slots; slot++, i = 0) {
         /* Saturated: a row beyond any unit is reported by memory() as DRAM_EROW. */
@@ -356,9 +416,10 @@ static inline __attribute__((always_inline)) int run(dram_state *st, const pimis
                 return DRAM_FULL;
             }
             if (st->last + 1 >= st->next_ref) refresh(st, out, emit);
+            sm.pos = slot * n + i;
             switch (r->op) {
-            case OP_LD: rc = memory(st, out, emit, r, base, 0); break;
-            case OP_ST: rc = memory(st, out, emit, r, base, 1); break;
+            case OP_LD: rc = memory(st, out, emit, &sm, r, base, 0); break;
+            case OP_ST: rc = memory(st, out, emit, &sm, r, base, 1); break;
             case OP_BARRIER:
                 if (st->n_open) precharge_all(st, out, emit);
                 break;

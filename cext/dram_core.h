@@ -19,8 +19,9 @@
 #define DRAM_MAX_BANKS 256
 #define DRAM_MAX_GROUPS 64
 #define DRAM_MAX_PARTS 64   /* banks per PIM unit */
-/* Most DRAM commands one PIM command can produce: PRE (all), REF, ACT, column command. */
-#define DRAM_MAX_PER_PIM 4
+/* Most DRAM commands one PIM command can produce: PRE (all) + REF + ACT + column command, or
+ * PRE + ACT of its part, the early PREs of the other parts, and the column command. */
+#define DRAM_MAX_PER_PIM (DRAM_MAX_PARTS + 2)
 /* Longest CSV line dram_format_csv writes, newline included. */
 #define DRAM_CSV_LINE_MAX 80
 
@@ -40,6 +41,7 @@ typedef struct {
     int64_t rd_done;   /* RD issue -> last data beat: CL + nBL */
     int64_t wr_done;   /* WR issue -> last data beat: CWL + nBL */
     int32_t banks, bank_groups, rows, bpu;
+    int32_t lookahead; /* PIM commands an all-bank command looks ahead to close other parts */
 } dram_params;
 
 /* One scheduled DRAM command (16 bytes; numpy mirror in pimisa.dram.core.CMD_DTYPE). */
@@ -83,6 +85,10 @@ typedef struct {
     int32_t part_open[DRAM_MAX_PARTS];  /* of them, banks of each part */
     int64_t part_row[DRAM_MAX_PARTS];   /* row open in every bank of a part, or -1 */
     int64_t open_row[DRAM_MAX_BANKS];
+    /* Look-ahead of the early part precharge, per part: the position (slot x records + index)
+     * of the next memory command to the part found (-1: none), its row, and the position the
+     * stream was scanned up to (exclusive). */
+    int64_t la_next[DRAM_MAX_PARTS], la_nrow[DRAM_MAX_PARTS], la_scan[DRAM_MAX_PARTS];
     dram_stats s;
 } dram_state;
 

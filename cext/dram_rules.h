@@ -5,7 +5,7 @@
 #define PIMISA_DRAM_RULES_H
 #include <stdint.h>
 
-#define DRAM_RULES_HASH 0xab4473fb9b409524ULL
+#define DRAM_RULES_HASH 0x30b522cc32c94d44ULL
 #define DRAM_NRULES 17
 
 #define DRAM_SCOPE_BANK 0

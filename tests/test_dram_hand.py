@@ -16,6 +16,7 @@ from pimisa.arch import Arch, load_arch, parse_arch
 from pimisa.dram import start_launch, time_launch
 from pimisa.dram.check import check_schedule, parse_trace_csv
 from pimisa.dram.core import CMD_NAMES
+from pimisa.dram.rules import PART_LOOKAHEAD
 from pimisa.encoding import encode
 from pimisa.isa import ALL_BANKS, RECORD_DTYPE
 from pimisa.program import KernelMeta, Program, Region
@@ -213,11 +214,17 @@ def test_two_banks_per_pim_unit(name: str) -> None:
     # All-bank: unit row 0 is DRAM row 0 of the even bank of every unit (bank -2 in traces),
     # unit row `rows` the same row of the odd banks (-3): each half has its own ACT. The odd
     # ACT waits for the bus, tRRD_L after the even ACT and tFAW (a multi-bank ACT fills the
-    # window); its RD tRCD_RD after it.
+    # window); its RD tRCD_RD after it. No later command uses the even row, so it is closed
+    # before the odd RD where its PRE (tRAS after the ACT, tRTP_L after the RD) fits: hbm3 45
+    # (< 63), not hbm2-pim (33 > 30) nor lpddr5x (40 > 36).
     act_odd, rd_odd = HALVES[name]
+    t = arch.timing
+    pre = max(t.tRAS, rd + t.tRTP_L)
     got, _ = schedule(arch, [ld(0, 0), ld(rows, 1)])
-    assert got == [(0, EVEN, "ACT", 0, -1), (rd, EVEN, "RD", 0, 0), (act_odd, ODD, "ACT", 0, -1),
-                   (rd_odd, ODD, "RD", 0, 1)]
+    early = [(pre, EVEN, "PRE", -1, -1)] if pre < rd_odd else []
+    assert got == [(0, EVEN, "ACT", 0, -1), (rd, EVEN, "RD", 0, 0),
+                   (act_odd, ODD, "ACT", 0, -1), *early, (rd_odd, ODD, "RD", 0, 1)]
+    assert (pre < rd_odd) == (name == "hbm3")
 
 
 HALVES = {
@@ -242,6 +249,58 @@ def test_halves_open_and_close_on_their_own() -> None:
     assert cycles == 77 + 22
     summary = time_launch(program([ld(0, 0), st(1, 0), ld(rows, 0)]), arch)
     assert (summary.row_misses, summary.row_conflicts, summary.all_bank_acts) == (3, 1, 3)
+
+
+ODD_ROW = load_arch("hbm2-pim").geometry.rows  # unit row of DRAM row 0 in the odd banks
+ODD_READS = [ld(ODD_ROW, c) for c in range(8)]
+
+
+def test_other_half_closed_in_an_idle_cycle_when_its_next_command_needs_another_row() -> None:
+    """hbm2-pim: ld even row 0; 8 x ld odd row 0; ld even row 1. Even ACT 0, RD 14; odd ACT 16
+    (tFAW), RDs 30, 34, ..., 58. The even half's next command needs row 1, so its PRE goes in
+    the first idle cycle it fits, max(ACT + tRAS 33, RD + tRTP_L 3) = 33, before the odd RD at
+    34 (PIMSimulator's controller precharges a bank no queued command needs); the even ACT
+    then needs no PRE: max(PRE + tRP 47, ACT + tRC 47, the bus 59) = 59, RD 73 (open-row
+    alone: PRE 59, ACT 73, RD 87); the odd half, used by nothing later, closes at 61 (its last
+    RD 58 + 3) in the wait for that RD."""
+    got, cycles = schedule(load_arch("hbm2-pim"), [ld(0, 0)] + ODD_READS + [ld(1, 0)])
+    assert got[:4] == [(0, EVEN, "ACT", 0, -1), (14, EVEN, "RD", 0, 0),
+                       (16, ODD, "ACT", 0, -1), (30, ODD, "RD", 0, 0)]
+    assert got[4] == (33, EVEN, "PRE", -1, -1)
+    assert [c for c, _, name, *_ in got[5:12]] == list(range(34, 59, 4))
+    assert got[12:] == [(59, EVEN, "ACT", 1, -1), (61, ODD, "PRE", -1, -1),
+                        (73, EVEN, "RD", 1, 0)]
+    assert cycles == 73 + 22
+
+
+def test_other_half_kept_open_when_its_next_command_uses_the_row() -> None:
+    """As above, but the last command reads even row 0 again: the even row stays open, a row
+    hit at 62 (the odd half closes at 61)."""
+    got, _ = schedule(load_arch("hbm2-pim"), [ld(0, 0)] + ODD_READS + [ld(0, 1)])
+    assert [c for c in got if c[2] == "PRE"] == [(61, ODD, "PRE", -1, -1)]
+    assert got[-1] == (62, EVEN, "RD", 0, 1)
+
+
+@pytest.mark.parametrize("gap", [PART_LOOKAHEAD - 1, PART_LOOKAHEAD])
+def test_other_half_look_ahead_is_part_lookahead_commands(gap: int) -> None:
+    """The even half's PRE fits first at the 2nd odd command (position 2): it looks at the next
+    PART_LOOKAHEAD commands (positions 3 .. 2 + PART_LOOKAHEAD). The even row is needed again
+    at position 1 + odd reads: kept with PART_LOOKAHEAD + 1 odd reads, closed with one more
+    (the odd half closes before the last command either way)."""
+    odd = [ld(ODD_ROW, c % 32) for c in range(gap + 2)]
+    arch = load_arch("hbm2-pim")
+    summary = time_launch(program([ld(0, 0)] + odd + [ld(0, 1)], lane_bits=16), arch)
+    closed = len(odd) + 1 > 2 + PART_LOOKAHEAD
+    assert closed == (gap == PART_LOOKAHEAD)
+    assert (summary.commands["PRE"], summary.row_misses) == ((2, 3) if closed else (1, 2))
+
+
+def test_other_half_look_ahead_stops_at_a_barrier() -> None:
+    """A barrier closes every row, so the look-ahead ends there: the even row is closed early
+    (at 33) although the command after the barrier reads it."""
+    got, _ = schedule(load_arch("hbm2-pim"), [ld(0, 0)] + ODD_READS + [encode("barrier"),
+                                                                      ld(0, 1)])
+    assert got[4] == (33, EVEN, "PRE", -1, -1)
 
 
 def test_pim_commands_are_tccd_l_apart_with_two_banks_per_unit() -> None:

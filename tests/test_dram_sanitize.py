@@ -28,8 +28,8 @@ static int64_t timing(void) {
 int main(void) {
     static dram_state st;
     static pimisa_record recs[200];
-    static dram_cmd out[64];
-    static char buf[64 * DRAM_CSV_LINE_MAX];
+    static dram_cmd out[DRAM_MAX_PER_PIM + 60];
+    static char buf[(DRAM_MAX_PER_PIM + 60) * DRAM_CSV_LINE_MAX];
     static const uint8_t ops[] = {OP_LD, OP_ST, OP_BARRIER, OP_NOP, OP_ADD, 0xEE};
     long total = 0;
     for (int iter = 0; iter < 20000; iter++) {
@@ -45,6 +45,7 @@ int main(void) {
         p.bpu = 1;
         if (rnd() % 2 && p.banks % 2 == 0) p.bpu = 2;
         if (rnd() % 2 && p.banks % 4 == 0) p.bank_groups = 2;
+        p.lookahead = rnd() % 3 ? (int32_t)(rnd() % 80) : rnd() % 2 ? 0 : INT32_MAX;
         if (dram_init(&st, &p)) continue;
         int n = 1 + (int)(rnd() % 200);
         for (int i = 0; i < n; i++) {
@@ -55,7 +56,7 @@ int main(void) {
         }
         int64_t slots = (int64_t)(rnd() % 5);
         int64_t tile = rnd() % 3 ? (int64_t)(rnd() % 4) : (int64_t)(rnd() >> 2);
-        int64_t cap = 4 + (int64_t)(rnd() % 60), len, used;
+        int64_t cap = DRAM_MAX_PER_PIM + (int64_t)(rnd() % 60), len, used;
         int rc;
         do {
             rc = dram_run(&st, recs, n, slots, tile, rnd() % 4 ? out : NULL, cap, &len);

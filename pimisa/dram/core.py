@@ -66,7 +66,7 @@ class CoreStats:
 
 def core_params(arch: Arch) -> dict[str, object]:
     """The scheduler's numbers for a preset: every rule's gap (pimisa.dram.rules), the
-    refresh interval, the end-of-launch latencies and the geometry."""
+    refresh interval, the end-of-launch latencies, the geometry and the part look-ahead."""
     t, g = arch.timing, arch.geometry
     gap = rules.gaps(arch)
     return {
@@ -79,6 +79,7 @@ def core_params(arch: Arch) -> dict[str, object]:
         "bank_groups": g.bank_groups,
         "rows": g.rows,
         "bpu": g.banks_per_pim_unit,
+        "lookahead": rules.PART_LOOKAHEAD,
     }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from pimisa.arch import Arch
-from pimisa.dram.rules import CMDS, RULES, gaps
+from pimisa.dram.rules import CMDS, PART_LOOKAHEAD, RULES, gaps
 from pimisa.isa import ALL_BANKS, BY_MNEMONIC
 
 NEVER = -(1 << 60)
@@ -56,6 +56,8 @@ class ReferenceScheduler:
         self.commands: list[Command] = []
         self.row_hits = self.row_misses = 0
         self.cycles = 0
+        self._stream: list[tuple[int, int]] = []  # (op, unit row) of every PIM command
+        self._pos = 0
 
     def _targets(self, bank: int) -> list[int]:
         """Banks a command touches: one bank, every bank (-1), or bank k of every unit
@@ -161,12 +163,39 @@ class ReferenceScheduler:
             if any(self.open_row[b] >= 0 for b in targets):
                 self._precharge(bank)
             self._activate(bank, row)
-        self._issue("WR" if write else "RD", bank, row, int(rec["col"]))
+        cmd = "WR" if write else "RD"
+        if int(rec["bank"]) == ALL_BANKS and self.bpu > 1:
+            self._close_idle_parts(k, self.earliest(cmd, bank))
+        self._issue(cmd, bank, row, int(rec["col"]))
+
+    def _next_use(self, part: int) -> int | None:
+        """Row of the next memory command to `part` among the next PART_LOOKAHEAD PIM
+        commands, up to a barrier; None if there is none."""
+        for op, unit_row in self._stream[self._pos + 1:self._pos + 1 + PART_LOOKAHEAD]:
+            if op == BARRIER:
+                return None
+            if op in (LD, ST) and unit_row // self.rows == part:
+                return unit_row % self.rows
+        return None
+
+    def _close_idle_parts(self, part: int, due: int) -> None:
+        """Precharge every other part whose row (open in all its banks) the next command to it
+        does not use, if the PRE issues before the column command due at `due`."""
+        for other in range(self.bpu):
+            banks = self._targets(-2 - other)
+            row = self.open_row[banks[0]]
+            if other == part or row < 0 or any(self.open_row[b] != row for b in banks):
+                continue
+            if self.earliest("PRE", -2 - other) < due and self._next_use(other) != row:
+                self._precharge(-2 - other)
 
     def run(self, records: np.ndarray, slots: int, tile_rows: int) -> None:
         """Schedule `slots` passes over `records`."""
+        self._stream = [(int(rec["op"]), slot * tile_rows + int(rec["row"]))
+                        for slot in range(slots) for rec in records]
         for slot in range(slots):
-            for rec in records:
+            for i, rec in enumerate(records):
+                self._pos = slot * len(records) + i
                 if self.next_ref is not None and self.last + 1 >= self.next_ref:
                     self._refresh()
                 op = int(rec["op"])

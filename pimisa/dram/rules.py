@@ -70,7 +70,11 @@ RULES: tuple[Rule, ...] = (
 BY_NAME = {r.name: r for r in RULES}
 # Bumped whenever the scheduling policy (not a rule) changes how a stream is scheduled, so
 # that times cached under the fingerprint are not reused.
-POLICY_VERSION = 3
+POLICY_VERSION = 4
+# PIM commands an all-bank command to one part of the units looks ahead to decide whether
+# another part's open row is still needed (if not, it is precharged in an idle cycle): the
+# command queue depth of PIMSimulator's system ini (CMD_QUEUE_DEPTH=64, system_hbm*.ini).
+PART_LOOKAHEAD = 64
 
 # Rules the checker verifies that are not gaps between two commands.
 CHECKS: dict[str, str] = {
@@ -116,8 +120,8 @@ def gaps(arch: Arch) -> dict[str, int]:
 def fingerprint() -> str:
     """A hash of the table and the policy version: cached DRAM times keyed on it (pimisa.jitq)
     are invalidated by a rule or policy change."""
-    text = repr([POLICY_VERSION] + [(r.name, r.prev, r.nxt, r.scope, r.gap, r.window)
-                                     for r in RULES])
+    text = repr([POLICY_VERSION, PART_LOOKAHEAD] +
+                [(r.name, r.prev, r.nxt, r.scope, r.gap, r.window) for r in RULES])
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
