@@ -10,6 +10,8 @@ import json
 import ml_dtypes
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
@@ -203,3 +205,31 @@ def test_progress_bars_name_the_tensor() -> None:
     quiet = CheckpointProgress(100, Console(file=io.StringIO(), force_terminal=False))
     quiet("x", 1, 2, 3)
     assert quiet.bar is None
+
+
+@settings(max_examples=40)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(1, 700),
+       chunk=st.sampled_from([1, 7, 64, 1 << 16]))
+def test_error_stats_chunked_equal_the_whole_array_formula(seed, size, chunk):
+    """Chunked error statistics against the unchunked definition, for adversarial values with
+    NaN/Inf inputs, NaN outputs (NaN blocks) and zeros, any chunk boundary."""
+    from pimisa import quantize_checkpoint as qc
+
+    rng = np.random.default_rng(seed)
+    hp = adversarial(rng, (1, size))
+    values = quantize_dequantize(hp, "mx6", "row")
+    values[0, rng.integers(0, size, size // 5)] = np.nan  # NaN outputs of finite inputs too
+    old = qc.STATS_CHUNK
+    qc.STATS_CHUNK = chunk
+    try:
+        sumsq, counted, max_rel, nan = qc.error_stats(values, hp)
+    finally:
+        qc.STATS_CHUNK = old
+    h, v = hp.astype(np.float64).ravel(), values.astype(np.float64).ravel()
+    ok = np.isfinite(h) & ~np.isnan(v)
+    err = v[ok] - h[ok]
+    nz = h[ok] != 0
+    assert counted == ok.sum() and nan == (np.isfinite(h) & np.isnan(v)).sum()
+    assert sumsq == pytest.approx(float(np.sum(err ** 2)), rel=1e-12)
+    want = float(np.max(np.abs(err[nz]) / np.abs(h[ok][nz]))) if nz.any() else 0.0
+    assert max_rel == want
