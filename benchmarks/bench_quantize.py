@@ -17,11 +17,12 @@ Measured in one run, as ratios against baselines of the same run (issue 14's tar
   element / wall time) as a share of this machine's memory bandwidth, measured here as the
   best numpy copy rate of a 256 MiB array (bytes read + written per second).
 
-Every command is reported as wall time and CPU time (user + system of the child): on a
-shared machine the wall time includes waiting for a core, the CPU time does not. Peak RSS is
-the child's own ru_maxrss (os.wait4). Children run with bytecode caching on and a kernel cache
-of their own (PIMISA_CACHE_DIR under --dir), warmed by an untimed first run, as an installed
-pimisa runs. Inputs are written once to --dir (default $TMPDIR) before anything is timed.
+Every command is reported as wall time and CPU time (user + system of the child, os.wait4):
+on a shared machine the wall time includes waiting for a core, the CPU time does not; the load
+average is printed before and after. Peak RSS is the child's own VmHWM. Children run with
+bytecode caching on and a kernel cache of their own (PIMISA_CACHE_DIR under --dir), warmed by
+an untimed first run, as an installed pimisa runs. Inputs are written once to --dir (default
+$TMPDIR) before anything is timed.
 
 Usage: PYTHONPATH=. python benchmarks/bench_quantize.py [--big] [--repeat 3] [--dir DIR]
 """
@@ -91,18 +92,33 @@ def child_env(work: Path) -> dict[str, str]:
     return env
 
 
+# Runs `pimisa ARGV` and, at exit, prints the process's own peak RSS (VmHWM, kB) as the last
+# line of stderr. (A child's ru_maxrss is no use: Linux starts it at the RSS of the parent it
+# was forked from, here the benchmark with its tensors.)
+LAUNCH = """
+import atexit, runpy, sys
+def peak():
+    hwm = [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM")]
+    print("VmHWM", hwm[0] if hwm else 0, file=sys.stderr)
+atexit.register(peak)
+sys.argv = ["pimisa", *sys.argv[1:]]
+runpy.run_module("pimisa.cli", run_name="__main__")
+"""
+
+
 def run_cli(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds, peak RSS GiB) of one `pimisa` process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "pimisa.cli", *argv], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, *argv], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read().decode() if proc.stderr else ""
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode() if proc.stderr else ""
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"pimisa {' '.join(argv)} failed ({proc.returncode}): {err[-500:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 2**20
+    peak_kb = int(err.split()[-1]) if "VmHWM" in err else 0
+    return wall, usage.ru_utime + usage.ru_stime, peak_kb / 2**20
 
 
 def best_cli(argv: list[str], env: dict[str, str], repeat: int) -> tuple[float, float, float]:
@@ -174,7 +190,8 @@ def main() -> None:
     m_wall = best_flow(mid, None, max(1, args.repeat - 1))[0]
     n = x.size
     print(f"pimisa quantize MX6 row, C backend, {os.cpu_count()} CPUs (best of {args.repeat}); "
-          f"memory copy bandwidth {bandwidth / 1e9:.1f} GB/s")
+          f"memory copy bandwidth {bandwidth / 1e9:.1f} GB/s; load average "
+          f"{os.getloadavg()[0]:.1f} at the start")
     print(f"  4096^2 --golden --out, command end to end  {e2e[0]:6.3f} s wall, {e2e[1]:6.3f} s "
           "CPU (target <= 0.5 s)")
     print(f"  4096^2 --golden --out flow in process     {f_wall:6.3f} s wall, {f_cpu:6.3f} s CPU "
@@ -194,6 +211,7 @@ def main() -> None:
           f"{4 * rate / 1e9:.2f} GB/s = {4 * rate / bandwidth:.1%} of the copy bandwidth")
     os.remove(out)
     if not args.big:
+        print(f"  load average {os.getloadavg()[0]:.1f} at the end")
         return
     ffn = work / "w12288x49152.npy"
     write_npy(ffn, (12288, 49152))
@@ -210,6 +228,7 @@ def main() -> None:
           f"{wall:.1f} s wall (target <= 90 s), {cpu:.1f} s CPU, peak RSS {rss:.2f} GiB "
           f"(target <= 6), {elements / wall / 1e6:.0f} M elements/s, input at "
           f"{4 * elements / wall / bandwidth:.1%} of the copy bandwidth")
+    print(f"  load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
