@@ -4,6 +4,7 @@ backends and survives fuzzing; without a define the kernels use none of them (th
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -55,3 +56,13 @@ def test_all_additions_survive_fuzzing(fmt: str, direction: str) -> None:
 def test_unknown_addition() -> None:
     with pytest.raises(InputError, match="unknown ISA addition 'fma'"):
         addition_defines(["fma"])
+
+
+@pytest.mark.parametrize(("fmt", "direction"), CASES)
+def test_the_bf16_kernels_take_the_additions_too(fmt: str, direction: str) -> None:
+    program = load_quant_kernel(f"{fmt}_{direction}_bf16", ARCH, addition_defines(SETS[-1]))
+    assert {BY_MNEMONIC[n].opcode for n in SETS[-1]} <= _opcodes(program)
+    x = adversarial(np.random.default_rng(8), (40, 300))
+    x = x.astype(ml_dtypes.bfloat16).astype(np.float32)
+    result = quantize(x, fmt, direction, ARCH, "c", golden=True, program=program)
+    assert result.golden_problem() is None
