@@ -1,7 +1,7 @@
 """Throughput of the format golden models on a 4096x4096 float32 tensor, one core.
 
 Prints M elements/s of `quantize_dequantize` and `encode` for every format and direction,
-and the speed-up over the straightforward float64 baseline (pimisa.formats.baseline)
+and the speed-up over the straightforward float64 baseline (pimisa.mx.formats.baseline)
 measured in the same run. Usage: PYTHONPATH=. python benchmarks/bench_formats.py [--size N]
 """
 
@@ -13,7 +13,7 @@ from functools import partial
 import numpy as np
 from benchutil import best_time
 
-from pimisa.formats import DIRECTIONS, FORMATS, baseline, encode, quantize_dequantize
+from pimisa.mx.formats import DIRECTIONS, FORMATS, baseline, encode, quantize_dequantize
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ from benchutil import best_time
 
 from pimisa.commands.quantize_cmd import band_writer, npz_arrays
 from pimisa.fileio import atomic_open
-from pimisa.formats import quantize_dequantize
+from pimisa.mx.formats import quantize_dequantize
 from pimisa.stream import PHASES, quantize_stream
 from pimisa.tensorio import NpyFile, NpzWriter
 

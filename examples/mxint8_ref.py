@@ -3,7 +3,7 @@
     pimisa fuzz mxint8_row --ref examples/mxint8_ref.py:quantize
 
 Written from the OCP MX v1.0 rule and the ocp_packed layout (docs/layout.md) with plain numpy,
-without pimisa.formats: per block of 32 consecutive elements of a row, scale code
+without pimisa.mx.formats: per block of 32 consecutive elements of a row, scale code
 X = max(bexp(amax) - 0, 0) (0xFF for a block holding Inf/NaN), each element v / 2^(X - 127)
 rounded half to even to a multiple of 1/64, saturated at 127/64, stored as the 8-bit two's
 complement of 64 v / 2^(X - 127). The result is the region's words as `pimisa run` reads them:

@@ -17,9 +17,9 @@ import numpy as np
 from pimisa.arch import DEFAULT_ARCH, Arch, load_arch
 from pimisa.dram import TimingSummary, slots_for_tiles, time_launch
 from pimisa.emulator import Backend, LaunchResult, launch
-from pimisa.fuzzing import FuzzReport, fuzz_arch
 from pimisa.linecost import LineCosts, line_costs
-from pimisa.mxlayout import PACKED_LAYOUTS
+from pimisa.mx.fuzzing import FuzzReport, fuzz_arch
+from pimisa.mx.layout import PACKED_LAYOUTS
 from pimisa.program import Program
 from pimisa.references import LoadedReference, Reference, golden_reference, load_reference
 
@@ -95,7 +95,7 @@ def fuzz(kernel: Kernel, *, golden: str | None = None, direction: str | None = N
         if direction is None:
             raise UsageError("fuzz: golden= needs direction='row' or 'col'")
         if any(r.kind == "output" and r.layout in PACKED_LAYOUTS for r in program.meta.regions):
-            from pimisa.fuzzing import fuzz_kernel
+            from pimisa.mx.fuzzing import fuzz_kernel
 
             return fuzz_kernel(program, golden, direction, a, backend, max_examples, seed)
         reference = golden_reference(program, golden, direction, a.geometry)
@@ -103,6 +103,6 @@ def fuzz(kernel: Kernel, *, golden: str | None = None, direction: str | None = N
         reference = load_reference(ref)
     else:
         reference = LoadedReference(ref, getattr(ref, "__name__", "reference"))  # type: ignore[arg-type]
-    from pimisa.fuzzing import fuzz as fuzz_any
+    from pimisa.mx.fuzzing import fuzz as fuzz_any
 
     return fuzz_any(program, a, reference, backend, max_examples, seed)

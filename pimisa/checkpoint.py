@@ -9,7 +9,7 @@ one (np.savez_compressed) is decompressed whole when its tensor is processed.
 
 Writing: per quantized tensor NAME, the output holds
 
-    NAME.blocks       uint32, the packed MX blocks as the kernel wrote them (pimisa.mxpack:
+    NAME.blocks       uint32, the packed MX blocks as the kernel wrote them (pimisa.mx.pack:
                       E in bits 0..7, micro-exponents in 8..15, then the element codes), one
                       block of words_per_block words per 16 elements: row direction
                       (R, ceil(C/16), wpb), column direction (ceil(R/16), C, wpb)
@@ -40,9 +40,9 @@ from pathlib import Path
 import numpy as np
 
 from pimisa.errors import InputError
-from pimisa.formats.blocks import padded_shape
 from pimisa.layout import SUB
-from pimisa.mxpack import BLOCK, PACKED_FORMATS
+from pimisa.mx.formats.blocks import padded_shape
+from pimisa.mx.pack import BLOCK, PACKED_FORMATS
 
 # Checkpoint dtypes that are quantized, and why the other floating ones are not.
 READ_DTYPES = ("F32", "F16", "BF16")

@@ -92,7 +92,7 @@ def register_layout(name: str) -> Callable[[type[Layout]], type[Layout]]:
 
 # Modules that register further bundled layouts; imported on the first lookup (they import
 # this module, so they cannot be imported at its top).
-BUNDLED_LAYOUT_MODULES = ("pimisa.mxlayout", "pimisa.ocplayout", "pimisa.layout16")
+BUNDLED_LAYOUT_MODULES = ("pimisa.mx.layout", "pimisa.mx.ocplayout", "pimisa.layout16")
 
 
 ENTRY_POINT_GROUP = "pimisa.layouts"  # modules of installed packages that register layouts

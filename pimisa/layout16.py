@@ -26,7 +26,7 @@ mx_packed16 -- what the BF16-weight kernels write:
     .output Q, rows=..., layout=mx_packed16, fmt=mx6, dir=row
 
 The 16 blocks of sub-tile p = 2k + h (lane k, half h) are MX bit streams of 32-bit words as in
-mx_packed (pimisa.mxpack), block b of half h at lane k's region words (16 h + b) W .. + W - 1
+mx_packed (pimisa.mx.pack), block b of half h at lane k's region words (16 h + b) W .. + W - 1
 (W words per block): the low half's 16 blocks, then the high half's. Block b of sub-tile p is
 tensor row 16 tr + b, columns 16 (P tc + p) .. +16 (row direction) or tensor column
 16 (P tc + p) + b, rows 16 tr .. +16 (column direction), (tr, tc) the tile's place in the
@@ -53,8 +53,8 @@ from pimisa.layout import (
     read_subtiles,
     register_layout,
 )
-from pimisa.mxlayout import MXPacked, check_gather
-from pimisa.mxpack import BLOCK, PackedFormat
+from pimisa.mx.layout import MXPacked, check_gather
+from pimisa.mx.pack import BLOCK, PackedFormat
 from pimisa.program import Region
 
 if TYPE_CHECKING:  # hypothesis is imported when a strategy is asked for, not to run kernels

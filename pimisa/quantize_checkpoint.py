@@ -28,7 +28,7 @@ from pimisa.checkpoint import (
 from pimisa.errors import InputError, PimisaError, UsageError
 from pimisa.executor import Executor
 from pimisa.fileio import atomic_open
-from pimisa.formats import decode
+from pimisa.mx.formats import decode
 from pimisa.program import Program
 from pimisa.stream import Band, StreamResult, quantize_stream
 from pimisa.tensorio import NpzWriter, SafetensorsWriter

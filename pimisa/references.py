@@ -20,7 +20,7 @@ import numpy as np
 
 from pimisa.arch import Geometry
 from pimisa.errors import InputError, UsageError
-from pimisa.formats import FORMATS, check_direction, encode, get_format, quantize_dequantize
+from pimisa.mx.formats import FORMATS, check_direction, encode, get_format, quantize_dequantize
 from pimisa.program import Program, Region
 
 Reference = Callable[[Mapping[str, np.ndarray]], Any]
@@ -39,7 +39,7 @@ def golden_reference(program: Program, fmt: str, direction: str,
                      geometry: Geometry) -> LoadedReference:
     """The golden model of `fmt` as a reference for a kernel with one (float32) input x and
     one output: an ocp_packed output must hold the golden codes of x as the layout packs them
-    (pimisa.ocplayout), any other output quantize_dequantize(x, fmt, direction)."""
+    (pimisa.mx.ocplayout), any other output quantize_dequantize(x, fmt, direction)."""
     if fmt not in FORMATS:
         raise UsageError(f"--golden {fmt!r}: expected one of {', '.join(FORMATS)}")
     get_format(fmt)
@@ -67,7 +67,7 @@ def _packed_golden(program: Program, region: Region, source: str, fmt: str, dire
     """The golden codes of the input, as words of the ocp_packed output region."""
     from pimisa.emulator.launch import output_shape
     from pimisa.layout import get_layout, scatter_tiles, slots_needed
-    from pimisa.ocplayout import codes_to_words, region_format
+    from pimisa.mx.ocplayout import codes_to_words, region_format
 
     declared, declared_dir = region_format(region)
     if (declared.name, declared_dir) != (fmt, direction):

@@ -29,10 +29,9 @@ from pimisa.emulator import Backend, get_backend, run
 from pimisa.emulator.state import Machine
 from pimisa.errors import InputError
 from pimisa.executor import Executor, SerialExecutor
-from pimisa.formats import decode, encode
 from pimisa.layout import SUB, get_layout
-from pimisa.program import Program
-from pimisa.quantize import (
+from pimisa.mx.formats import decode, encode
+from pimisa.mx.quantize import (
     Codes,
     as_tensor,
     block_mismatches,
@@ -49,6 +48,7 @@ from pimisa.quantize import (
     tile_grid_of,
     tile_height,
 )
+from pimisa.program import Program
 
 BAND_ELEMENTS = 1 << 22  # tensor elements per band (default): 16 MiB of float32
 # Measured peak of a band's working set (machine, band copy, packed words, unpacked and golden
@@ -76,7 +76,7 @@ class Band:
     row0: int  # first tensor row of the band
     hp: np.ndarray  # the band's float32 input (rows x cols)
     codes: Codes  # the kernel's, for the band's rows
-    blocks: np.ndarray  # the kernel's packed words (pimisa.quantize.read_output)
+    blocks: np.ndarray  # the kernel's packed words (pimisa.mx.quantize.read_output)
     golden: Codes | None
     mismatches: int  # differing blocks (0 without golden)
     first: str | None  # the first differing block, in tensor coordinates

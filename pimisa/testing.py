@@ -254,7 +254,7 @@ def float32_bits(nan: bool = True) -> st.SearchStrategy[int]:
 
 def _base_tensor(kind: str, seed: int, shape: tuple[int, int], transpose: bool) -> np.ndarray:
     """A seeded float32 tensor: zeros, or runs of one kind (or all mixed) from formats.samples."""
-    from pimisa.formats.samples import KINDS, adversarial
+    from pimisa.mx.formats.samples import KINDS, adversarial
 
     if kind == "zeros":
         return np.zeros(shape, np.float32)
@@ -295,7 +295,7 @@ def adversarial_tensors(draw: st.DrawFn, max_rows: int = 80, max_cols: int = 300
                         nan: bool = True, max_overlay: int = 24) -> np.ndarray:
     """2-D float32 tensors that stress MX quantizers, built to shrink well.
 
-    A base tensor (zeros, or seeded runs of 16 of one kind of pimisa.formats.samples or all of
+    A base tensor (zeros, or seeded runs of 16 of one kind of pimisa.mx.formats.samples or all of
     them mixed, along rows or along columns) gets up to `max_overlay` single elements drawn by
     hypothesis from `float32_bits` (NaN/Inf sprinkles when `nan`). Failures shrink toward a
     small all-zero tensor holding the few elements that matter.
@@ -310,7 +310,7 @@ RAW_DTYPES = ("float32", "int32", "uint32")
 
 def _raw_fill(seed: int, shape: tuple[int, int], dtype: str) -> np.ndarray:
     """A seeded raw tensor: adversarial floats (float32) or edge-biased words (int types)."""
-    from pimisa.formats.samples import adversarial
+    from pimisa.mx.formats.samples import adversarial
 
     if dtype == "float32":
         return adversarial(np.random.default_rng(seed), shape)

@@ -10,10 +10,10 @@ import pytest
 
 from pimisa.arch import load_arch
 from pimisa.cli import main
-from pimisa.formats import decode, quantize_dequantize
-from pimisa.fuzzing import fuzz_arch, fuzz_kernel
 from pimisa.kernels import bundled
-from pimisa.quantize import kernel_hp, load_quant_kernel, quantize
+from pimisa.mx.formats import decode, quantize_dequantize
+from pimisa.mx.fuzzing import fuzz_arch, fuzz_kernel
+from pimisa.mx.quantize import kernel_hp, load_quant_kernel, quantize
 
 ARCH = fuzz_arch(load_arch("hbm3"))
 KERNELS = [(f, d) for f in ("mx9", "mx6", "mx4") for d in ("row", "col")]

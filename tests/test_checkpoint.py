@@ -17,10 +17,10 @@ from safetensors.numpy import load_file, save_file
 
 from pimisa.arch import load_arch
 from pimisa.cli import main
-from pimisa.formats import encode, quantize_dequantize
-from pimisa.formats.samples import adversarial
-from pimisa.mxpack import PACKED_FORMATS, unpack_blocks
-from pimisa.quantize import load_quant_kernel
+from pimisa.mx.formats import encode, quantize_dequantize
+from pimisa.mx.formats.samples import adversarial
+from pimisa.mx.pack import PACKED_FORMATS, unpack_blocks
+from pimisa.mx.quantize import load_quant_kernel
 from pimisa.quantize_checkpoint import quantize_checkpoint
 
 

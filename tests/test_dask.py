@@ -11,7 +11,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from pimisa.cli import main
-from pimisa.formats.samples import adversarial
+from pimisa.mx.formats.samples import adversarial
 
 distributed = pytest.importorskip("distributed", reason="the dask extra: pip install pimisa[dask]")
 

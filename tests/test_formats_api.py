@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pimisa.errors import InputError, UsageError
-from pimisa.formats import (
+from pimisa.mx.formats import (
     FORMATS,
     OcpCodes,
     decode,

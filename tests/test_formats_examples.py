@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pimisa.formats import FORMATS, decode, encode, quantize_dequantize
+from pimisa.mx.formats import FORMATS, decode, encode, quantize_dequantize
 
 MX_BLOCK = [
     1,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pimisa.formats import FORMATS, encode, quantize_dequantize
-from pimisa.formats.samples import KINDS, adversarial
+from pimisa.mx.formats import FORMATS, encode, quantize_dequantize
+from pimisa.mx.formats.samples import KINDS, adversarial
 
 ML_DTYPES = {
     "mxfp8_e4m3": ml_dtypes.float8_e4m3fn,

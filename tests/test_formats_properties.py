@@ -9,8 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pimisa.formats import FORMATS, baseline, blocks, decode, encode, quantize_dequantize, reference
-from pimisa.formats.samples import adversarial
+from pimisa.mx.formats import (
+    FORMATS,
+    baseline,
+    blocks,
+    decode,
+    encode,
+    quantize_dequantize,
+    reference,
+)
+from pimisa.mx.formats.samples import adversarial
 
 NAMES = list(FORMATS)
 shapes = st.tuples(st.integers(1, 20), st.integers(1, 40))

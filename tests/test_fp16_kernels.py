@@ -21,8 +21,8 @@ from pimisa.arch import load_arch
 from pimisa.asm import assemble_source
 from pimisa.dram import time_launch
 from pimisa.emulator.launch import launch
-from pimisa.fuzzing import fuzz_arch
 from pimisa.kernels import load, resolve
+from pimisa.mx.fuzzing import fuzz_arch
 from pimisa.xval import REFERENCE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

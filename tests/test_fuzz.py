@@ -10,9 +10,9 @@ from hypothesis import given, settings
 
 from pimisa.arch import load_arch
 from pimisa.cli import main
-from pimisa.fuzzing import check_launch, fuzz_arch, fuzz_kernel
 from pimisa.kernels import resolve
-from pimisa.quantize import load_quant_kernel
+from pimisa.mx.fuzzing import check_launch, fuzz_arch, fuzz_kernel
+from pimisa.mx.quantize import load_quant_kernel
 from pimisa.testing import EDGE_COLS, adversarial_tensors, float32_bits
 
 ARCH = fuzz_arch(load_arch("hbm3"))

@@ -13,7 +13,7 @@ from pimisa.arch import load_arch
 from pimisa.asm import assemble_file, assemble_source
 from pimisa.cli import main
 from pimisa.errors import InputError, UsageError
-from pimisa.fuzzing import check_outputs, fuzz, fuzz_arch
+from pimisa.mx.fuzzing import check_outputs, fuzz, fuzz_arch
 from pimisa.references import LoadedReference, golden_reference, load_reference
 from pimisa.testing import kernel_inputs, raw_arrays
 

@@ -10,12 +10,12 @@ import pytest
 
 from pimisa.arch import load_arch
 from pimisa.errors import InputError
-from pimisa.formats import encode
-from pimisa.formats.samples import adversarial
-from pimisa.fuzzing import fuzz_arch, fuzz_kernel
 from pimisa.isa import BY_MNEMONIC
 from pimisa.kernels import ISA_ADDITIONS, addition_defines
-from pimisa.quantize import load_quant_kernel, quantize
+from pimisa.mx.formats import encode
+from pimisa.mx.formats.samples import adversarial
+from pimisa.mx.fuzzing import fuzz_arch, fuzz_kernel
+from pimisa.mx.quantize import load_quant_kernel, quantize
 
 ARCH = fuzz_arch(load_arch("hbm3"))
 CASES = [(f, d) for f in ("mx9", "mx6", "mx4") for d in ("row", "col")]

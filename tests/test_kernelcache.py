@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pimisa import kernelcache
 from pimisa.arch import load_arch
 from pimisa.asm import assemble_file
-from pimisa.quantize import load_quant_kernel
+from pimisa.mx.quantize import load_quant_kernel
 
 ARCH = load_arch("hbm3")
 MAIN = '.include "c.inc"\n.output R, rows=0:1\n.default VALUE, 3\nli v0, VALUE + EXTRA\n' \

@@ -6,7 +6,7 @@ from pimisa.arch import load_arch
 from pimisa.asm import assemble_file
 from pimisa.dram import time_launch
 from pimisa.kernels import resolve
-from pimisa.mxpack import PACKED_FORMATS
+from pimisa.mx.pack import PACKED_FORMATS
 
 
 @pytest.mark.parametrize("preset", ["hbm3", "hbm2-pim:lane_bits=32", "lpddr5x"])

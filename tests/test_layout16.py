@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from pimisa.arch import load_arch
 from pimisa.emulator.state import Machine
 from pimisa.errors import InputError
-from pimisa.formats import encode
 from pimisa.layout import get_layout
 from pimisa.layout16 import halves, hp_bits, hp_tensors_of_shape, round_bf16_bits
-from pimisa.mxlayout import codes_to_blocks
+from pimisa.mx.formats import encode
+from pimisa.mx.layout import codes_to_blocks
 from pimisa.program import Region
 from pimisa.testing import tensor_shapes
 
@@ -133,7 +133,7 @@ def test_mx_packed16_gather_inverts_scatter(shape, fmt, direction, lane_bits, da
     per lane) and on 16-bit lanes (a view of 16 uint16 lanes: one sub-tile per lane, 16-bit
     words)."""
     from pimisa.layout16 import halfwords_per_block
-    from pimisa.mxpack import PACKED_FORMATS
+    from pimisa.mx.pack import PACKED_FORMATS
 
     x = data.draw(hp_tensors_of_shape(shape, "bf16"))
     layout = get_layout("mx_packed16")
@@ -188,7 +188,7 @@ def test_fuzz_draws_16bit_inputs(expected_pass, shift):
     """pimisa fuzz --ref draws raw16 and hp16_bf16 inputs from their layouts' strategies: a
     copy kernel matches, one that shifts the hp16_bf16 words is caught."""
     from pimisa.asm import assemble_source
-    from pimisa.fuzzing import fuzz, fuzz_arch
+    from pimisa.mx.fuzzing import fuzz, fuzz_arch
     from pimisa.references import LoadedReference
 
     arch = fuzz_arch(load_arch("hbm3"))

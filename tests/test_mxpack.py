@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pimisa.mxpack import PACKED_FORMATS, dequantize_blocks, pack_blocks, unpack_blocks
+from pimisa.mx.pack import PACKED_FORMATS, dequantize_blocks, pack_blocks, unpack_blocks
 
 FMT = st.sampled_from(sorted(PACKED_FORMATS))
 

@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 from pimisa.arch import load_arch
 from pimisa.emulator import run
 from pimisa.emulator.launch import prepare
-from pimisa.formats import FORMATS, OcpFormat, encode
-from pimisa.formats.samples import adversarial
-from pimisa.fuzzing import fuzz, fuzz_arch
 from pimisa.isa import BY_MNEMONIC
 from pimisa.kernels import bundled, load
 from pimisa.layout import get_layout, scatter_tiles
-from pimisa.ocplayout import codes_to_words, read_codes, tile_words
+from pimisa.mx.formats import FORMATS, OcpFormat, encode
+from pimisa.mx.formats.samples import adversarial
+from pimisa.mx.fuzzing import fuzz, fuzz_arch
+from pimisa.mx.ocplayout import codes_to_words, read_codes, tile_words
 from pimisa.references import golden_reference
 from pimisa.testing import tensor_shapes, tensors_of_shape
 

@@ -1,4 +1,4 @@
-"""`pimisa quantize` and pimisa.quantize: the bundled kernels end to end, the CLI and its errors."""
+"""`pimisa quantize` and pimisa.mx.quantize: the bundled kernels end to end, the CLI, errors."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import pytest
 
 from pimisa.arch import load_arch
 from pimisa.cli import main
-from pimisa.formats import decode, encode, quantize_dequantize
-from pimisa.formats.samples import adversarial
-from pimisa.fuzzing import fuzz_arch
-from pimisa.mxpack import PACKED_FORMATS
-from pimisa.quantize import block_mismatches, quantize
+from pimisa.mx.formats import decode, encode, quantize_dequantize
+from pimisa.mx.formats.samples import adversarial
+from pimisa.mx.fuzzing import fuzz_arch
+from pimisa.mx.pack import PACKED_FORMATS
+from pimisa.mx.quantize import block_mismatches, quantize
 
 SMALL = fuzz_arch(load_arch("hbm3"))
 CASES = [(f, d) for f in ("mx9", "mx6", "mx4") for d in ("row", "col")]
@@ -162,7 +162,7 @@ def test_cli_not_npy_and_usage_errors(workdir, capsys) -> None:
 
 
 def test_pimisa_run_reads_mx_packed_output_as_raw_words(workdir) -> None:
-    from pimisa.mxlayout import codes_to_blocks
+    from pimisa.mx.layout import codes_to_blocks
 
     x = adversarial(np.random.default_rng(9), (16, 128))
     np.save("w.npy", x)
@@ -191,7 +191,7 @@ def _broken_kernel(directory) -> str:
 
 
 def test_cli_golden_fails_on_a_wrong_kernel_and_keeps_its_output(workdir, capsys) -> None:
-    from pimisa.quantize import load_quant_kernel
+    from pimisa.mx.quantize import load_quant_kernel
 
     kernel = _broken_kernel(workdir)
     x = np.random.default_rng(4).standard_normal((20, 150), np.float32)

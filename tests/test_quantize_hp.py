@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pimisa.cli import main
-from pimisa.formats import quantize_dequantize
+from pimisa.mx.formats import quantize_dequantize
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 A Python "reference kernel" reads each block straight from the hp16 input words of every lane
 (row block b = words 16b..16b+15, column block b = words b, b+16, ...), quantizes it alone with
-the golden model and stores the packed words where the contract says; pimisa.mxlayout must then
+the golden model and stores the packed words where the contract says; pimisa.mx.layout must then
 read back exactly the golden codes of the whole tensor.
 """
 
@@ -18,16 +18,16 @@ from hypothesis import strategies as st
 from pimisa.arch import load_arch
 from pimisa.emulator import Machine
 from pimisa.errors import InputError
-from pimisa.formats import decode, encode
 from pimisa.layout import get_layout
-from pimisa.mxlayout import (
+from pimisa.mx.formats import decode, encode
+from pimisa.mx.layout import (
     codes_to_blocks,
     packed_format,
     read_codes,
     region_format,
     scatter_blocks,
 )
-from pimisa.mxpack import pack_blocks
+from pimisa.mx.pack import pack_blocks
 from pimisa.program import Region
 from pimisa.testing import adversarial_tensors
 

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from pimisa.arch import load_arch
 from pimisa.cli import main
-from pimisa.formats import FORMATS, decode, encode
-from pimisa.formats.samples import adversarial
-from pimisa.fuzzing import fuzz_arch
 from pimisa.kernels import resolve
-from pimisa.quantize import OCP_FORMATS, block_mismatches, quantize
+from pimisa.mx.formats import FORMATS, decode, encode
+from pimisa.mx.formats.samples import adversarial
+from pimisa.mx.fuzzing import fuzz_arch
+from pimisa.mx.quantize import OCP_FORMATS, block_mismatches, quantize
 
 SMALL = fuzz_arch(load_arch("hbm3"))
 # awkward shapes: one element, shorter than a block, not a multiple of a block or a tile

@@ -12,10 +12,10 @@ import pytest
 
 from pimisa.arch import load_arch
 from pimisa.cli import main
-from pimisa.formats import encode
-from pimisa.formats.samples import adversarial
-from pimisa.fuzzing import fuzz_arch
-from pimisa.quantize import block_mismatches, first_mismatch, quantize
+from pimisa.mx.formats import encode
+from pimisa.mx.formats.samples import adversarial
+from pimisa.mx.fuzzing import fuzz_arch
+from pimisa.mx.quantize import block_mismatches, first_mismatch, quantize
 from pimisa.stream import BYTES_PER_ELEMENT, quantize_stream
 from pimisa.tensorio import NpyFile
 
@@ -110,7 +110,7 @@ SCRIPT = textwrap.dedent("""
     import resource, sys
     import numpy as np
     from pimisa.cli import main
-    from pimisa.quantize import quantize
+    from pimisa.mx.quantize import quantize
     quantize(np.ones((16, 16), np.float32), "mx6", "row", "hbm3")  # load every library
     size = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize"))
     limit = size * 1024 + int(sys.argv[1])

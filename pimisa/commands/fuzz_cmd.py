@@ -9,8 +9,8 @@ from pimisa.arch import DEFAULT_ARCH, load_arch
 from pimisa.commands.asm_cmd import add_define_option, parse_defines
 from pimisa.errors import UsageError
 from pimisa.fileio import input_arg
-from pimisa.formats import DIRECTIONS, FORMATS
-from pimisa.quantize import load_quant_kernel
+from pimisa.mx.formats import DIRECTIONS, FORMATS
+from pimisa.mx.quantize import load_quant_kernel
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _is_mx_packed(program: object, fmt: str) -> bool:
-    from pimisa.mxlayout import PACKED_LAYOUTS
-    from pimisa.mxpack import PACKED_FORMATS
+    from pimisa.mx.layout import PACKED_LAYOUTS
+    from pimisa.mx.pack import PACKED_FORMATS
 
     regions = program.meta.regions  # type: ignore[attr-defined]
     return fmt in PACKED_FORMATS and any(
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--golden needs --direction row|col")
     if args.ref and args.direction:
         raise UsageError("--direction goes with --golden, not --ref")
-    from pimisa.fuzzing import fuzz, fuzz_arch, fuzz_kernel
+    from pimisa.mx.fuzzing import fuzz, fuzz_arch, fuzz_kernel
     from pimisa.references import golden_reference, load_reference
 
     arch = fuzz_arch(load_arch(args.arch))

@@ -14,11 +14,10 @@ from pimisa.arch import DEFAULT_ARCH, load_arch
 from pimisa.commands.asm_cmd import add_define_option, parse_defines
 from pimisa.errors import InputError, UsageError
 from pimisa.fileio import atomic_open, input_arg, output_arg
-from pimisa.formats import DIRECTIONS, OcpCodes, get_format
-from pimisa.formats.blocks import padded_shape
 from pimisa.hpsource import HP_BYTES, HP_CHOICES, HPSource, check_hp
-from pimisa.program import Program
-from pimisa.quantize import (
+from pimisa.mx.formats import DIRECTIONS, OcpCodes, get_format
+from pimisa.mx.formats.blocks import padded_shape
+from pimisa.mx.quantize import (
     FORMATS,
     is_ocp,
     kernel_choice,
@@ -26,6 +25,7 @@ from pimisa.quantize import (
     kernel_name,
     load_quant_kernel,
 )
+from pimisa.program import Program
 from pimisa.stream import (
     BAND_ELEMENTS,
     PHASES,

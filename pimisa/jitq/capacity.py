@@ -32,9 +32,9 @@ import math
 from dataclasses import dataclass, replace
 
 from pimisa.errors import UsageError
-from pimisa.formats import get_format
 from pimisa.jitq.workloads import Model
-from pimisa.mxpack import PACKED_FORMATS
+from pimisa.mx.formats import get_format
+from pimisa.mx.pack import PACKED_FORMATS
 
 RECOMPUTE = ("none", "selective", "full")
 GB = 1e9

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from pimisa.arch import Arch, Geometry, load_arch
 from pimisa.errors import InputError, UsageError
-from pimisa.formats import get_format
 from pimisa.jitq.tomlpresets import Fields, load_entries, select
 from pimisa.jitq.workloads import Gemm
+from pimisa.mx.formats import get_format
 
 BUNDLED = "gpus"
 MX_FORMATS = ("mx9", "mx6", "mx4")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pimisa.errors import InputError
-from pimisa.formats.bits import ABS_MASK, INF_BITS, SIGN_MASK, pow2, tree_max
-from pimisa.formats.blocks import (
+from pimisa.mx.formats.bits import ABS_MASK, INF_BITS, SIGN_MASK, pow2, tree_max
+from pimisa.mx.formats.blocks import (
     blocked,
     check_header,
     chunks,
@@ -24,7 +24,7 @@ from pimisa.formats.blocks import (
     padded_shape,
     per_block,
 )
-from pimisa.formats.registry import OcpFormat
+from pimisa.mx.formats.registry import OcpFormat
 
 NAN_SCALE = 0xFF
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pimisa.errors import InputError
-from pimisa.formats.bits import (
+from pimisa.mx.formats.bits import (
     ABS_MASK,
     INF_BITS,
     MIN_NORMAL_BITS,
@@ -24,7 +24,7 @@ from pimisa.formats.bits import (
     pow2,
     tree_max,
 )
-from pimisa.formats.blocks import (
+from pimisa.mx.formats.blocks import (
     blocked,
     check_header,
     chunks,
@@ -32,7 +32,7 @@ from pimisa.formats.blocks import (
     padded_shape,
     per_block,
 )
-from pimisa.formats.registry import SharedMicroFormat
+from pimisa.mx.formats.registry import SharedMicroFormat
 
 NAN_BLOCK = 255
 

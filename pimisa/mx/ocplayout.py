@@ -29,7 +29,6 @@ import numpy as np
 
 from pimisa.arch import Geometry
 from pimisa.errors import InputError
-from pimisa.formats import DIRECTIONS, OcpCodes, OcpFormat, get_format
 from pimisa.layout import (
     Layout,
     Raw,
@@ -40,6 +39,7 @@ from pimisa.layout import (
     scatter_tiles,
     zero_tiles_from,
 )
+from pimisa.mx.formats import DIRECTIONS, OcpCodes, OcpFormat, get_format
 from pimisa.program import Region
 
 SUB32 = 32  # hp32 sub-tile side = OCP block size
@@ -113,7 +113,7 @@ def tile_words(fmt: OcpFormat) -> int:
 
 def ocp_format(name: object) -> OcpFormat:
     """The OCP format called `name`; InputError otherwise."""
-    from pimisa.formats import FORMATS
+    from pimisa.mx.formats import FORMATS
 
     fmt = FORMATS.get(str(name))
     if not isinstance(fmt, OcpFormat):

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pimisa.errors import InputError
-from pimisa.formats.registry import Format, check_direction, get_format
+from pimisa.mx.formats.registry import Format, check_direction, get_format
 
 CHUNK_ELEMENTS = 1 << 15  # elements per chunk: the temporaries stay in L2
 

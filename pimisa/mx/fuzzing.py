@@ -4,7 +4,7 @@
     if report.failure: print(report.failure.render())
 
 Hypothesis draws adversarial tensors (pimisa.testing.adversarial_tensors), the kernel runs on
-the emulator, and its decoded output is compared with pimisa.formats: values bit for bit as
+the emulator, and its decoded output is compared with pimisa.mx.formats: values bit for bit as
 float32 (NaN == NaN, +0 == -0), and for finite blocks the shared exponent, micro-exponents and
 element codes (the sign of a zero code is free). A failure shrinks to a small tensor; its
 Mismatch names the first wrong block, expected against got, and the kernel's source line that
@@ -30,17 +30,17 @@ from pimisa.arch import Arch, Geometry
 from pimisa.emulator import Backend, run
 from pimisa.emulator.launch import prepare
 from pimisa.errors import InputError
-from pimisa.formats import SharedMicroCodes, decode, encode
-from pimisa.mxlayout import (
+from pimisa.mx.formats import SharedMicroCodes, decode, encode
+from pimisa.mx.layout import (
     NAN_BLOCK,
     blocks_to_codes,
     codes_to_blocks,
     packed_region,
     tile_grid,
 )
-from pimisa.mxpack import BLOCK, PACKED_FORMATS
+from pimisa.mx.pack import BLOCK, PACKED_FORMATS
+from pimisa.mx.quantize import block_mismatches, kernel_regions
 from pimisa.program import Program, Region
-from pimisa.quantize import block_mismatches, kernel_regions
 from pimisa.references import LoadedReference, expected_outputs
 from pimisa.stepper import last_store
 from pimisa.testing import adversarial_tensors, kernel_inputs

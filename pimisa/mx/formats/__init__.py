@@ -17,10 +17,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from pimisa.errors import InputError
-from pimisa.formats import ocp, shared_micro
-from pimisa.formats.blocks import as_float32_2d
-from pimisa.formats.ocp import OcpCodes
-from pimisa.formats.registry import (
+from pimisa.mx.formats import ocp, shared_micro
+from pimisa.mx.formats.blocks import as_float32_2d
+from pimisa.mx.formats.ocp import OcpCodes
+from pimisa.mx.formats.registry import (
     DIRECTIONS,
     FORMATS,
     Format,
@@ -29,7 +29,7 @@ from pimisa.formats.registry import (
     check_direction,
     get_format,
 )
-from pimisa.formats.shared_micro import SharedMicroCodes
+from pimisa.mx.formats.shared_micro import SharedMicroCodes
 
 __all__ = [
     "DIRECTIONS",

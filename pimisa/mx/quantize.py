@@ -7,7 +7,7 @@
 Steps: assemble the bundled kernel `FORMAT_{row,col}` for the architecture, lay the float32
 tensor out in its input region (hp16 for MX9/MX6/MX4, hp32 for the OCP MX formats), run every
 tile on the emulator, read the packed blocks of its output region back (mx_packed:
-pimisa.mxlayout, ocp_packed: pimisa.ocplayout) as golden-model codes, decode them with the
+pimisa.mx.layout, ocp_packed: pimisa.mx.ocplayout) as golden-model codes, decode them with the
 golden decoder, and time the launch with the DRAM scheduler. A tile is one block high: 16
 tensor rows for MX9/MX6/MX4, 32 for the OCP formats (`tile_height`).
 """
@@ -23,7 +23,7 @@ from pimisa.dram import TimingSummary, time_launch
 from pimisa.emulator import Backend, RunStats, run
 from pimisa.emulator.launch import prepare
 from pimisa.errors import InputError, UsageError
-from pimisa.formats import (
+from pimisa.mx.formats import (
     DIRECTIONS,
     OcpCodes,
     OcpFormat,
@@ -32,15 +32,15 @@ from pimisa.formats import (
     encode,
     get_format,
 )
-from pimisa.formats import FORMATS as ALL_FORMATS
-from pimisa.mxlayout import (
+from pimisa.mx.formats import FORMATS as ALL_FORMATS
+from pimisa.mx.layout import (
     NAN_BLOCK,
     PACKED_FORMATS,
     blocks_to_codes,
     packed_region,
     region_format,
 )
-from pimisa.mxpack import BLOCK
+from pimisa.mx.pack import BLOCK
 from pimisa.program import Program, Region
 
 MX_FORMATS = tuple(PACKED_FORMATS)
@@ -148,7 +148,7 @@ def output_region(program: Program) -> tuple[Region, str, str]:
         region = packed_region(meta)
         fmt, direction = region_format(region)
         return region, fmt.name, direction
-    from pimisa.ocplayout import region_format as ocp_region_format
+    from pimisa.mx.ocplayout import region_format as ocp_region_format
 
     outputs = [r for r in meta.regions if r.kind == "output"]
     if len(outputs) != 1:
@@ -233,7 +233,7 @@ def read_output(region: Region, words: np.ndarray, fmt: str, direction: str,
     from pimisa.layout import gather_tiles, get_layout
 
     if is_ocp(fmt):
-        from pimisa.ocplayout import read_codes, tile_grid32, tile_words
+        from pimisa.mx.ocplayout import read_codes, tile_grid32, tile_words
 
         codes = read_codes(words, fmt, direction, shape)
         tr, tc = tile_grid32(shape, words.shape[3])
@@ -247,7 +247,7 @@ def lp_words(fmt: str, tiles: int, subtiles: int) -> int:
     """Packed words `tiles` tiles of `subtiles` sub-tiles take in format `fmt` (what the
     kernel writes: blocks and their scales)."""
     if is_ocp(fmt):
-        from pimisa.ocplayout import ocp_format, tile_words
+        from pimisa.mx.ocplayout import ocp_format, tile_words
 
         return tiles * subtiles * tile_words(ocp_format(fmt))
     return tiles * tile_height(fmt) * subtiles * PACKED_FORMATS[fmt].words_per_block

@@ -12,10 +12,10 @@ import struct
 
 import numpy as np
 
-from pimisa.formats.blocks import as_float32_2d, pad
-from pimisa.formats.ocp import OcpCodes
-from pimisa.formats.registry import Format, OcpFormat, SharedMicroFormat, get_format
-from pimisa.formats.shared_micro import SharedMicroCodes
+from pimisa.mx.formats.blocks import as_float32_2d, pad
+from pimisa.mx.formats.ocp import OcpCodes
+from pimisa.mx.formats.registry import Format, OcpFormat, SharedMicroFormat, get_format
+from pimisa.mx.formats.shared_micro import SharedMicroCodes
 
 
 def bits32(x: float) -> int:

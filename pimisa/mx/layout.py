@@ -6,7 +6,7 @@ A kernel declares its LP output as
 
 Per tile (one hp16 tile of the weights, tile t = slot x units + unit), region word
 w = b x wpb + i (b = block 0..15, i = word of the block, wpb = words per packed block) in lane k
-holds word i of packed block b of lane k (bit layout: pimisa.mxpack). Which block is which:
+holds word i of packed block b of lane k (bit layout: pimisa.mx.pack). Which block is which:
 
 - row direction: block b of lane k is tensor row 16 tr + b, columns 16 (lanes tc + k) .. +16;
 - col direction: block b of lane k is tensor column 16 (lanes tc + k) + b, rows 16 tr .. +16;
@@ -15,7 +15,7 @@ where (tr, tc) is the tile's place in the row-major tile grid of the zero-padded
 
 `pimisa run` reads such a region back as raw words (like the "raw" layout: one row per tile);
 `gather_blocks` / `blocks_to_codes` turn the words of a launch into golden-model
-SharedMicroCodes of the tensor's shape, so pimisa.formats.decode gives its values.
+SharedMicroCodes of the tensor's shape, so pimisa.mx.formats.decode gives its values.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import numpy as np
 
 from pimisa.arch import Geometry
 from pimisa.errors import InputError
-from pimisa.formats import DIRECTIONS, SharedMicroCodes, get_format
 from pimisa.layout import SUB, Raw, register_layout
-from pimisa.mxpack import BLOCK, PACKED_FORMATS, PackedFormat, pack_blocks
+from pimisa.mx.formats import DIRECTIONS, SharedMicroCodes, get_format
+from pimisa.mx.pack import BLOCK, PACKED_FORMATS, PackedFormat, pack_blocks
 from pimisa.program import KernelMeta, Region
 
 NAN_BLOCK = 255

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pimisa.formats.blocks import as_float32_2d, pad
-from pimisa.formats.registry import Format, OcpFormat, SharedMicroFormat, get_format
+from pimisa.mx.formats.blocks import as_float32_2d, pad
+from pimisa.mx.formats.registry import Format, OcpFormat, SharedMicroFormat, get_format
 
 
 def _mx(blocks: np.ndarray, fmt: SharedMicroFormat) -> np.ndarray:
@@ -35,7 +35,7 @@ def _ocp(blocks: np.ndarray, fmt: OcpFormat) -> np.ndarray:
 
 
 def quantize_dequantize(x: np.ndarray, fmt: str | Format, direction: str = "row") -> np.ndarray:
-    """Same contract as `pimisa.formats.quantize_dequantize` (valid arguments only)."""
+    """Same contract as `pimisa.mx.formats.quantize_dequantize` (valid arguments only)."""
     f = get_format(fmt)
     x = as_float32_2d(x)
     k = f.block_size
