@@ -7,7 +7,13 @@ Prints, all measured in this run:
   - the numpy twin on a prefix of the same stream (checked to reach the same state as the C
     core), extrapolated to the whole stream, and the C core's speed-up; target >= 30x;
   - host memory of a whole launch (peak RSS growth of a fresh process, Linux /proc) against
-    the bank memory the kernel uses; target <= 1.5x that + < 100 MB fixed.
+    the bank memory the kernel uses; target <= 1.5x that + < 100 MB fixed;
+  - lane widths: the C core on one thread, hbm3 (8 x 32-bit lanes) against hbm3:lane_bits=16
+    (16 x 16-bit lanes, the same units), on a stream of every instruction of the width and on
+    one of the instructions both widths have: elements/s (one element = one lane of one unit
+    through one command, so elements/s = lane-ops/s) and each 16-bit figure as a ratio to the
+    32-bit one of the same kind of stream (the baseline, measured in the same run). Target: the
+    16-bit lane-ops/s per thread >= the 32-bit one.
 
 The stream draws every instruction uniformly (registers, rows, columns, immediates at random;
 a third of the predicable commands predicated): a worst case for branch prediction.
@@ -15,6 +21,7 @@ Timings on a shared machine vary with the load of the other core; the figures ar
 `--repeat` runs.
 
 Usage: python benchmarks/bench_emu.py [--commands N] [--twin-prefix N] [--tensor RxC]
+                                     [--width-commands N]
 """
 
 from __future__ import annotations
@@ -31,15 +38,17 @@ from pimisa.emulator import Machine
 from pimisa.emulator.cbackend import CBackend
 from pimisa.emulator.opinfo import OPINFO
 from pimisa.emulator.twin import NumpyBackend
-from pimisa.isa import ALL_BANKS, PRED_ON, RECORD_DTYPE
+from pimisa.isa import ALL_BANKS, LANE_WIDTHS, PRED_ON, RECORD_DTYPE
 
 TILE_ROWS = 16
 
 
-def stream(n: int, g: Geometry, seed: int = 0) -> np.ndarray:
-    """n valid all-bank commands, instructions uniform over the ISA at the geometry's width."""
+def stream(n: int, g: Geometry, seed: int = 0, widths: tuple[int, ...] = ()) -> np.ndarray:
+    """n valid all-bank commands, instructions uniform over the ISA at the geometry's width
+    (and at every width of `widths`)."""
     rng = np.random.default_rng(seed)
-    ops = np.array(sorted(op for op, i in OPINFO.items() if g.lane_bits in i.ins.widths))
+    ops = np.array(sorted(op for op, i in OPINFO.items()
+                          if {g.lane_bits, *widths} <= set(i.ins.widths)))
     recs = np.zeros(n, RECORD_DTYPE)
     recs["op"] = rng.choice(ops, n)
     recs["bank"] = ALL_BANKS
@@ -110,6 +119,36 @@ def speed(n: int, prefix: int, repeat: int) -> None:
     print(f"  C core throughput: {n * lanes / best:.3g} lane-ops/s (target >= 2e9)")
 
 
+def random_machine(g: Geometry, seed: int = 1) -> Machine:
+    """A machine of TILE_ROWS rows with random memory and registers."""
+    rng = np.random.default_rng(seed)
+    m = Machine(g, TILE_ROWS, 1)
+    top = 1 << g.lane_bits
+    m.mem[...] = rng.integers(0, top, m.mem.shape, dtype=np.uint64).astype(g.lane_dtype)
+    m.vregs[...] = rng.integers(0, top, m.vregs.shape, dtype=np.uint64).astype(g.lane_dtype)
+    return m
+
+
+def lane_widths(n: int, repeat: int) -> None:
+    """The C core on one thread at both lane widths (see the module docstring)."""
+    archs = ("hbm3", "hbm3:lane_bits=16")
+    print(f"lane widths: the C core, 1 thread, {n} all-bank commands on a full hbm3 stack "
+          f"(ratios: to the 32-bit row of the same stream)")
+    backend = CBackend(threads=1)
+    for kind, widths in (("every instruction of the width", ()),
+                         ("instructions of both widths", LANE_WIDTHS)):
+        baseline = 0.0
+        for name in archs:
+            g = load_arch(name).geometry
+            recs = stream(n, g, widths=widths)
+            seconds, _ = best_time(backend, random_machine(g), recs, n, repeat)
+            rate = n * g.total_units * g.lanes / seconds
+            baseline = baseline or rate
+            print(f"  {kind:<31} {name:<18} {g.lanes:>2} x {g.lane_bits}-bit lanes: "
+                  f"{rate:.3g} elements/s = lane-ops/s per thread ({rate / baseline:.2f}x), "
+                  f"{seconds / n * 1e9:.0f} ns per command")
+
+
 CHILD = """
 import sys, numpy as np
 from pimisa.arch import load_arch
@@ -171,9 +210,11 @@ def main() -> None:
     parser.add_argument("--twin-prefix", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tensor", default="8192x8192", help="memory test tensor, RxC")
+    parser.add_argument("--width-commands", type=int, default=200_000)
     args = parser.parse_args()
     speed(args.commands, min(args.twin_prefix, args.commands), args.repeat)
     memory(args.tensor)
+    lane_widths(args.width_commands, args.repeat)
 
 
 if __name__ == "__main__":

@@ -170,50 +170,77 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 typedef float v8f __attribute__((vector_size(32)));
 typedef uint16_t v16h __attribute__((vector_size(32)));
 typedef int16_t v16s __attribute__((vector_size(32)));
-typedef uint32_t v16u __attribute__((vector_size(64)));
-typedef int32_t v16i __attribute__((vector_size(64)));
-typedef float v16f __attribute__((vector_size(64)));
 static const v8u LANE_BITS8 = {1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u};
 static const v16h LANE_BITS16 = {1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u,
                                  2048u, 4096u, 8192u, 16384u, 32768u};
 
-INLINE v8u vcanon(v8f r) {
-    const v8u nan = (v8u){0} + PIMISA_CANONICAL_NAN;
-    const v8u m = (v8u)(r != r);
-    return (nan & m) | ((v8u)r & ~m);
+INLINE v8u vsel8(v8u m, v8u a, v8u b) { return (a & m) | (b & ~m); }
+
+INLINE v8u vcanon(v8f r) { return vsel8((v8u)(r != r), (v8u){0} + PIMISA_CANONICAL_NAN, (v8u)r); }
+
+/* The vector form of shr_rne on 8 x 32 bits: round up when the highest shifted-out bit is set
+ * and either a lower shifted-out bit is set or the result is odd (zero-extended 16-bit x: the
+ * 16-bit result too, as shr_rne). */
+INLINE v8u vshr_rne8(v8u x, v8u y) {
+    const v8u one = (v8u){0} + 1;
+    const v8u live = ~(v8u)(y > 32) & ~(v8u)(y == 0); /* amounts 1..32 */
+    const v8u s1 = (y - 1) & 31;                       /* position of the rounding bit */
+    const v8u q = (x >> s1) >> 1;                      /* x >> y, 0 for y = 32 */
+    const v8u round = (x >> s1) & one;
+    const v8u sticky = ~(v8u)((x & ((one << s1) - 1)) == 0) & one;
+    const v8u up = round & (sticky | q);
+    return vsel8(live, q + up, vsel8((v8u)(y == 0), x, (v8u){0}));
 }
 
-INLINE v16u vsel16u(v16u m, v16u a, v16u b) { return (a & m) | (b & ~m); }
+/* 16 x 16-bit lanes as two vectors of 8 x 32 bits (no shuffles: a 32-bit element holds lanes
+ * 2i and 2i + 1): lo16 / hi16 zero-extend the even / odd lanes, slo16 / shi16 sign-extend them,
+ * join16 packs the low 16 bits of both back. The ops with no 16-bit vector instruction on x86
+ * (per-lane shifts, float conversions) run on these halves. */
+INLINE v8u lo16(v16h v) { return (v8u)v & 0xFFFFu; }
+INLINE v8u hi16(v16h v) { return (v8u)v >> 16; }
+INLINE v8i slo16(v16h v) { return (v8i)((v8u)v << 16) >> 16; }
+INLINE v8i shi16(v16h v) { return (v8i)v >> 16; }
+INLINE v16h join16(v8u lo, v8u hi) { return (v16h)((lo & 0xFFFFu) | (hi << 16)); }
 
-/* The vector forms of h2f / f2h / f2b, on 16 lanes at once (float32 in 64-byte vectors). */
-INLINE v16f vh2f(v16h h16) {
-    const v16u h = __builtin_convertvector(h16, v16u);
-    const v16u em = h & 0x7FFFu, s = (h & 0x8000u) << 16;
-    const v16u sub = (v16u)(__builtin_convertvector((v16i)em, v16f) * 0x1p-24f);
-    const v16u big = 0x7F800000u | (em << 13);
-    const v16u norm = (em << 13) + (112u << 23);
-    return (v16f)(s | vsel16u((v16u)(em < 0x400u), sub,
-                              vsel16u((v16u)(em >= 0x7C00u), big, norm)));
+/* The 16-bit per-lane shifts on one half (amounts >= 16: 0, 0, the sign fill). Values below
+ * 2^31 compare signed here and below: one instruction, where an unsigned compare takes three. */
+INLINE v8u shlv16(v8u a, v8u s) { return (a << (s & 15u)) & ~(v8u)((v8i)s > 15); }
+INLINE v8u shrv16(v8u a, v8u s) { return (a >> (s & 15u)) & ~(v8u)((v8i)s > 15); }
+INLINE v8u srav16(v8i a, v8u s) { return (v8u)(a >> (v8i)vsel8((v8u)((v8i)s > 15), (v8u){0} + 15, s)); }
+
+/* The vector forms of h2f / f2h / f2b on one half (binary16 / bfloat16 bits in the low 16
+ * bits of each 32-bit element). */
+INLINE v8f vh2f8(v8u h) {
+    const v8u em = h & 0x7FFFu, s = (h & 0x8000u) << 16;
+    const v8u sub = (v8u)(__builtin_convertvector((v8i)em, v8f) * 0x1p-24f);
+    const v8u big = 0x7F800000u | (em << 13);
+    const v8u norm = (em << 13) + (112u << 23);
+    return (v8f)(s | vsel8((v8u)((v8i)em < 0x400), sub, vsel8((v8u)((v8i)em >= 0x7C00), big, norm)));
 }
 
-INLINE v16h vf2h(v16f r) {
-    const v16u all = (v16u)r, s = (all >> 16) & 0x8000u, f = all & 0x7FFFFFFFu;
-    const v16u sub = (v16u)((v16f)f + 0.5f) - 0x3F000000u;
-    const v16u norm = (f - (112u << 23) + 0xFFFu + ((f >> 13) & 1u)) >> 13;
-    v16u o = vsel16u((v16u)(f < 0x38800000u), sub, norm);
-    o = s | vsel16u((v16u)(f >= 0x47800000u), (v16u){0} + 0x7C00u, o);
-    o = vsel16u((v16u)(f > 0x7F800000u), (v16u){0} + PIMISA_CANONICAL_NAN_F16, o);
-    return __builtin_convertvector(o, v16h);
+INLINE v8u vf2h8(v8f r) {
+    const v8u all = (v8u)r, s = (all >> 16) & 0x8000u, f = all & 0x7FFFFFFFu;
+    const v8u sub = (v8u)((v8f)f + 0.5f) - 0x3F000000u;
+    const v8u norm = (f - (112u << 23) + 0xFFFu + ((f >> 13) & 1u)) >> 13;
+    v8u o = vsel8((v8u)((v8i)f < 0x38800000), sub, norm);
+    o = s | vsel8((v8u)((v8i)f >= 0x47800000), (v8u){0} + 0x7C00u, o);
+    return vsel8((v8u)((v8i)f > 0x7F800000), (v8u){0} + PIMISA_CANONICAL_NAN_F16, o);
 }
 
-INLINE v16f vb2f(v16h b) { return (v16f)(__builtin_convertvector(b, v16u) << 16); }
-
-INLINE v16h vf2b(v16f r) {
-    const v16u f = (v16u)r;
-    const v16u o = (f + 0x7FFFu + ((f >> 16) & 1u)) >> 16;
-    const v16u nan = (v16u)((f & 0x7FFFFFFFu) > 0x7F800000u);
-    return __builtin_convertvector(vsel16u(nan, (v16u){0} + PIMISA_CANONICAL_NAN_BF16, o), v16h);
+INLINE v8u vf2b8(v8f r) {
+    const v8u f = (v8u)r;
+    const v8u o = (f + 0x7FFFu + ((f >> 16) & 1u)) >> 16;
+    return vsel8((v8u)((v8i)(f & 0x7FFFFFFFu) > 0x7F800000), (v8u){0} + PIMISA_CANONICAL_NAN_BF16,
+                 o);
 }
+
+/* A 16-bit float op on both halves: binary16 (H) or bfloat16 (B, whose halves widen to
+ * float32 by a shift or a mask). */
+#define VHALF_H(a, op, b)                                                                  \
+    join16(vf2h8(vh2f8(lo16(a)) op vh2f8(lo16(b))), vf2h8(vh2f8(hi16(a)) op vh2f8(hi16(b))))
+#define VHALF_B(a, op, b)                                                                  \
+    join16(vf2b8((v8f)((v8u)(a) << 16) op (v8f)((v8u)(b) << 16)),                         \
+           vf2b8((v8f)((v8u)(a) & 0xFFFF0000u) op (v8f)((v8u)(b) & 0xFFFF0000u)))
 
 /* A mask instruction on units [u, u + k): mask words, the same at every lane width. */
 INLINE void mask_op(const emu_machine *m, const cmd_t *c, uint32_t *restrict bits, uint32_t u,
