@@ -311,7 +311,8 @@ static inline void precharge_idle_parts(dram_state *st, sink *out, const int emi
 }
 
 /* RD or WR of a memory record at unit row base + rec->row. */
-static inline int memory(dram_state *st, sink *out, const int emit, const stream *sm,
+static inline __attribute__((always_inline)) int memory(dram_state *st, sink *out,
+                                                        const int emit, const stream *sm,
                          const pimisa_record *r, uint64_t base, int is_wr)
 {
     const dram_params *p = &st->p;
@@ -425,7 +426,7 @@ static inline __attribute__((always_inline)) int run(dram_state *st, const pimis
                 break;
             default: rc = register_only(st, out, emit, r); break;
             }
-            if (rc || out->overflow) {
+            if (rc || (emit && out->overflow)) {
                 st->slot = slot;
                 st->index = st->err_index = i;
                 return rc ? rc : DRAM_EARG;
