@@ -46,10 +46,15 @@ def tensors(draw, shape=shapes, nonfinite=True):
     return x
 
 
-def assert_same_values(got, want):
-    """Bit-identical float32 values, except that NaN == NaN and +0 == -0."""
+def assert_same_values(got, want, name=None):
+    """Bit-identical float32 values, except that NaN == NaN and, for MX9/MX6/MX4 (a zero
+    magnitude's sign is free there), +0 == -0; OCP formats (`name`) compare zero signs too."""
     assert got.dtype == np.float32 and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
+    if name is None or FORMATS[name].family != "ocp":
+        return
+    same = got.view(np.uint32) == want.view(np.uint32)
+    assert (same | (np.isnan(got) & np.isnan(want))).all(), "values differ in their bits"
 
 
 def assert_same_codes(got, want):
@@ -68,7 +73,7 @@ def assert_same_codes(got, want):
 def test_matches_scalar_reference(name, x, direction, chunk):
     want_values, want_codes = reference.quantize(x, name, direction)
     with patch.object(blocks, "CHUNK_ELEMENTS", chunk):  # small chunks: many chunk edges
-        assert_same_values(quantize_dequantize(x, name, direction), want_values)
+        assert_same_values(quantize_dequantize(x, name, direction), want_values, name)
         assert_same_codes(encode(x, name, direction), want_codes)
 
 
@@ -81,7 +86,8 @@ def test_matches_baseline_on_big_tensors(name, direction, shape):
     x = adversarial(rng, shape)
     x[rng.random(shape) < 1e-4] = np.inf
     assert_same_values(
-        quantize_dequantize(x, name, direction), baseline.quantize_dequantize(x, name, direction)
+        quantize_dequantize(x, name, direction), baseline.quantize_dequantize(x, name, direction),
+        name,
     )
 
 
@@ -90,7 +96,7 @@ def test_matches_baseline_on_big_tensors(name, direction, shape):
 def test_decode_inverts_encode(name, x):
     for direction in ("row", "col"):
         assert_same_values(
-            decode(encode(x, name, direction)), quantize_dequantize(x, name, direction)
+            decode(encode(x, name, direction)), quantize_dequantize(x, name, direction), name
         )
 
 
@@ -209,3 +215,15 @@ def test_input_is_not_modified(name):
         quantize_dequantize(x, name, direction)
         encode(x, name, direction)
     np.testing.assert_array_equal(x.view(np.uint32), before.view(np.uint32))
+
+
+def test_mxint8_has_no_negative_zero():
+    """MXINT8 elements are two's complement (OCP MX v1.0): -0.0 and a negative that rounds to
+    0 are the code 0x00, +0, in the codes, their decoding and quantize_dequantize alike."""
+    x = np.ones((1, 32), np.float32)
+    x[0, :3] = [-0.0, -1e-5, -1 / 256]  # the last is a tie: rounds to even, 0
+    enc = encode(x, "mxint8")
+    assert enc.codes[0, :3].tolist() == [0, 0, 0]
+    for values in (decode(enc), quantize_dequantize(x, "mxint8"),
+                   baseline.quantize_dequantize(x, "mxint8"), reference.quantize(x, "mxint8")[0]):
+        assert values[0, :3].view(np.uint32).tolist() == [0, 0, 0]

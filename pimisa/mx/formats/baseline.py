@@ -31,6 +31,8 @@ def _ocp(blocks: np.ndarray, fmt: OcpFormat) -> np.ndarray:
     ulp = np.ldexp(1.0, pe - fmt.man_bits)
     q = np.minimum(np.rint(p / ulp) * ulp, fmt.max_normal)
     vals = np.copysign(q * scale, blocks)
+    if fmt.twos_complement:  # no -0 in two's complement: a zero is +0 (the code 0x00)
+        vals = np.where(q == 0, 0.0, vals)
     return np.where(top == 255, np.nan, vals)
 
 

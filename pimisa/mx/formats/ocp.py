@@ -95,7 +95,10 @@ def quantize_dequantize(x: np.ndarray, fmt: OcpFormat, direction: str) -> np.nda
         y *= pow2(pe - fmt.man_bits)
         np.minimum(y, np.float32(fmt.max_normal), out=y)
         y *= pow2(scale)
-        np.bitwise_or(y.view(np.int32), bits & SIGN_MASK, out=dst_bits[gs, :, ws])
+        sign = bits & SIGN_MASK
+        if fmt.twos_complement:  # no -0 in two's complement: a zero is +0 (the code 0x00)
+            sign = np.where(y == 0, 0, sign)
+        np.bitwise_or(y.view(np.int32), sign, out=dst_bits[gs, :, ws])
         if bad is not None:
             np.copyto(dst[gs, :, ws], np.float32(np.nan), where=bad)
     return out[: x.shape[0], : x.shape[1]] if out.shape != x.shape else out

@@ -77,7 +77,9 @@ def ocp_block(v: list[float], fmt: OcpFormat) -> tuple[int, list[int], list[floa
             ulp = 2.0 ** (pe - fmt.man_bits)
             q = min(round(abs(p) / ulp) * ulp, fmt.max_normal)
             codes.append(_fp_code(sign_bit(x), q, fmt))
-        values.append(float(-q * scale if x < 0 else q * scale))
+        negative = x < 0 or (sign_bit(x) == 1 and not fmt.twos_complement)  # MXINT8: no -0
+        values.append(float(-q * scale if negative and (q or not fmt.twos_complement)
+                            else q * scale))
     return se + 127, codes, values
 
 
