@@ -43,6 +43,7 @@ from pimisa.errors import InputError
 from pimisa.layout import SUB
 from pimisa.mx.formats.blocks import padded_shape
 from pimisa.mx.pack import BLOCK, PACKED_FORMATS
+from pimisa.tensorio import read_rows
 
 # Checkpoint dtypes that are quantized, and why the other floating ones are not.
 READ_DTYPES = ("F32", "F16", "BF16")
@@ -70,22 +71,27 @@ class TensorSource:
         """Number of dimensions."""
         return len(self.shape)
 
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_whole": None}
+
     def __getitem__(self, rows: slice) -> np.ndarray:
         r0, r1, _ = rows.indices(self.shape[0])
         raw_dtype = NUMPY_DTYPES[self.stored]
-        cols = self.shape[1]
-        if self.offset is None:
-            with zipfile.ZipFile(self.path) as zf, zf.open(str(self.member)) as f:
-                raw = np.load(f, allow_pickle=False)[r0:r1]
+        if self.offset is None:  # compressed: decompressed once, kept while bands are read
+            whole = self.__dict__.get("_whole")
+            if whole is None:
+                with zipfile.ZipFile(self.path) as zf, zf.open(str(self.member)) as f:
+                    whole = self.__dict__["_whole"] = np.load(f, allow_pickle=False)
+            raw = whole[r0:r1]
         else:
-            mapped = np.memmap(self.path, dtype=raw_dtype, mode="r",
-                               offset=self.offset + r0 * cols * raw_dtype.itemsize,
-                               shape=(max(r1 - r0, 0), cols))
-            raw = np.array(mapped)
-            del mapped
+            raw = read_rows(self.path, raw_dtype, self.offset, self.shape, r0, r1)  # type: ignore[arg-type]
         if self.stored == "BF16":
             return (raw.view(np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
         return raw.astype(np.float32, copy=False)
+
+    def release(self) -> None:
+        """Drop a decompressed member (the next band decompresses it again)."""
+        self.__dict__.pop("_whole", None)
 
 
 @dataclass(frozen=True)

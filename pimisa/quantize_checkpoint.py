@@ -227,6 +227,9 @@ def quantize_checkpoint(
         except PimisaError as exc:
             text = str(exc)
             raise InputError(text if e.name in text else f"tensor {e.name!r}: {text}") from None
+        finally:
+            if e.source is not None:
+                e.source.release()  # a decompressed member is not kept past its tensor
         rmse = float(np.sqrt(stats["sumsq"] / stats["finite"])) if stats["finite"] else 0.0
         return TensorReport(
             e.name, (int(e.shape[0]), int(e.shape[1])), e.stored, result.tiles,

@@ -40,6 +40,21 @@ SAFETENSORS_DTYPES = {np.dtype(np.float32): "F32", np.dtype(np.uint32): "U32",
                       np.dtype(np.uint8): "U8"}
 
 
+def read_rows(path: str, dtype: np.dtype, offset: int, shape: tuple[int, int], r0: int,
+              r1: int) -> np.ndarray:
+    """Rows r0..r1 of a C-order (rows, cols) array of `dtype` stored at byte `offset` of file
+    `path`: a memory map of just those rows, copied out (neither memory nor address space
+    grows with the file)."""
+    cols = shape[1]
+    if r1 <= r0:
+        return np.zeros((0, cols), dtype)
+    band = np.memmap(path, dtype=dtype, mode="r", offset=offset + r0 * cols * dtype.itemsize,
+                     shape=(r1 - r0, cols))
+    out = np.array(band)
+    del band
+    return out
+
+
 class NpyFile:
     """A .npy file read in row bands: `f[r0:r1]` maps just those rows (C order) and copies
     them out, so neither memory nor address space grows with the file. Fortran-order files
@@ -72,14 +87,7 @@ class NpyFile:
                                         offset=self.offset, shape=self.shape,
                                         order="F" if self.fortran else "C")
             return np.array(self._whole[r0:r1])
-        if r1 <= r0:
-            return np.zeros((0, self.shape[1]), self.dtype)
-        band = np.memmap(self.path, dtype=self.dtype, mode="r",
-                         offset=self.offset + r0 * self.shape[1] * self.dtype.itemsize,
-                         shape=(r1 - r0, self.shape[1]))
-        out = np.array(band)
-        del band
-        return out
+        return read_rows(self.path, self.dtype, self.offset, self.shape, r0, r1)
 
 
 

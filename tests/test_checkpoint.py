@@ -233,3 +233,18 @@ def test_error_stats_chunked_equal_the_whole_array_formula(seed, size, chunk):
     assert sumsq == pytest.approx(float(np.sum(err ** 2)), rel=1e-12)
     want = float(np.max(np.abs(err[nz]) / np.abs(h[ok][nz]))) if nz.any() else 0.0
     assert max_rel == want
+
+
+def test_a_compressed_member_is_decompressed_once_per_tensor(workdir, monkeypatch):
+    import pimisa.checkpoint as ck
+
+    x = np.random.default_rng(3).standard_normal((64, 40)).astype(np.float32)
+    np.savez_compressed("c.npz", w=x, v=x[:20])
+    loads = []
+    real = np.load
+    monkeypatch.setattr(ck.np, "load", lambda *a, **k: loads.append(a) or real(*a, **k))
+    arch = load_arch("hbm3")
+    report = quantize_checkpoint("c.npz", None, "mx6", "row", arch,
+                                 load_quant_kernel("mx6_row", arch), "c", True, band_elements=1)
+    assert [t.mismatched_blocks for t in report.tensors] == [0, 0]
+    assert len(loads) == 2  # one per tensor, not one per band (4 and 2 bands)
