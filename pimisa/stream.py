@@ -33,6 +33,7 @@ from pimisa.layout import SUB, get_layout
 from pimisa.mx.formats import decode, encode
 from pimisa.mx.quantize import (
     Codes,
+    Footprint,
     as_tensor,
     block_mismatches,
     check_choice,
@@ -84,7 +85,7 @@ class Band:
 
 
 @dataclass
-class StreamResult:
+class StreamResult(Footprint):
     """A streamed quantization: sizes, costs and the golden check of the whole tensor."""
 
     fmt: str
@@ -104,16 +105,6 @@ class StreamResult:
     blocks: int = 0
     first_mismatch: str | None = None
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
-
-    @property
-    def hp_bytes(self) -> int:
-        """Bytes of the float32 tensor."""
-        return self.shape[0] * self.shape[1] * 4
-
-    @property
-    def bits_per_element(self) -> float:
-        """LP footprint per tensor element, in bits."""
-        return self.lp_bytes * 8 / (self.shape[0] * self.shape[1])
 
     @property
     def emulator_seconds(self) -> float:

@@ -51,8 +51,26 @@ OCP_INPUT, OCP_OUTPUT = "hp32", "ocp_packed"  # the OCP kernels' input and outpu
 Codes = SharedMicroCodes | OcpCodes
 
 
+class Footprint:
+    """HP and LP sizes of a quantized tensor (`shape`, `lp_bytes`): shared by the results of
+    one launch (QuantizeResult) and of a streamed run (pimisa.stream.StreamResult)."""
+
+    shape: tuple[int, int]
+    lp_bytes: int
+
+    @property
+    def hp_bytes(self) -> int:
+        """Bytes of the float32 tensor."""
+        return self.shape[0] * self.shape[1] * 4
+
+    @property
+    def bits_per_element(self) -> float:
+        """LP footprint per tensor element, in bits."""
+        return self.lp_bytes * 8 / (self.shape[0] * self.shape[1])
+
+
 @dataclass
-class QuantizeResult:
+class QuantizeResult(Footprint):
     """What one quantization launch produced and cost."""
 
     fmt: str
@@ -66,16 +84,6 @@ class QuantizeResult:
     arch: Arch
     lp_bytes: int  # packed words the kernel wrote x 4
     golden: Codes | None = None
-
-    @property
-    def hp_bytes(self) -> int:
-        """Bytes of the float32 tensor."""
-        return self.shape[0] * self.shape[1] * 4
-
-    @property
-    def bits_per_element(self) -> float:
-        """LP footprint per tensor element, in bits."""
-        return self.lp_bytes * 8 / (self.shape[0] * self.shape[1])
 
     def mismatched_blocks(self) -> int:
         """Blocks whose kernel output differs from the golden model (needs `golden`)."""
