@@ -111,7 +111,11 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     from pimisa.cli import main
     from pimisa.mx.quantize import quantize
+    from pimisa.stream import quantize_stream
     quantize(np.ones((16, 16), np.float32), "mx6", "row", "hbm3")  # load every library
+    # and start the streaming helper thread (its stack and malloc arena: fixed, not per band)
+    quantize_stream(np.ones((16, 16), np.float32), "mx6", "row", golden=True,
+                    on_band=lambda band: None)
     size = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize"))
     limit = size * 1024 + int(sys.argv[1])
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
