@@ -39,7 +39,7 @@ from pimisa.mx.layout import (
     tile_grid,
 )
 from pimisa.mx.pack import BLOCK, PACKED_FORMATS
-from pimisa.mx.quantize import block_mismatches, kernel_regions
+from pimisa.mx.quantize import block_mismatches, kernel_regions, mx_fields
 from pimisa.program import Program, Region
 from pimisa.references import LoadedReference, expected_outputs
 from pimisa.stepper import last_store
@@ -107,17 +107,6 @@ def _block_site(direction: str, block: tuple[int, int], lanes: int) -> tuple[int
     return i, j // (16 * lanes), j % 16, (j // 16) % lanes
 
 
-def _fields_of(enc: SharedMicroCodes, block: tuple[int, int]) -> tuple[int, list[int], list[int]]:
-    i, j = block
-    if enc.direction == "row":
-        micro = enc.micro_exp[i, 8 * j:8 * j + 8]
-        codes = enc.codes[i, 16 * j:16 * j + 16]
-    else:
-        micro = enc.micro_exp[8 * i:8 * i + 8, j]
-        codes = enc.codes[16 * i:16 * i + 16, j]
-    return int(enc.shared_exp[i, j]), [int(v) for v in micro], [int(v) for v in codes]
-
-
 def _block_values(a: np.ndarray, direction: str, block: tuple[int, int]) -> np.ndarray:
     """The 16 entries of a (zero padded) tensor in a block."""
     i, j = block
@@ -170,7 +159,7 @@ def describe_mismatch(program: Program, geometry: Geometry, x: np.ndarray,
     return Mismatch(
         expected.fmt.name, d, x.shape, block, span, _block_values(x, d, block),
         _block_values(decode(expected), d, block), _block_values(decode(got), d, block),
-        _fields_of(expected, block), _fields_of(got, block),
+        mx_fields(expected, block), mx_fields(got, block),
         f"tile slot {slot}, unit {unit}, lane {k}, block {b}: region {region.name!r} word "
         f"{word} (word {wrong} of the block) = {int(have_words[wrong]):#010x}, expected "
         f"{int(want_words[wrong]):#010x}",

@@ -343,6 +343,19 @@ def _ocp_mismatches(expected: OcpCodes, got: OcpCodes) -> np.ndarray:
     return bad | _per_block(a != b, expected.direction, k)
 
 
+def mx_fields(enc: SharedMicroCodes, block: tuple[int, int]) -> tuple[int, list[int], list[int]]:
+    """(shared exponent, 8 micro-exponents, 16 codes) of one MX9/MX6/MX4 block (an index of
+    shared_exp)."""
+    i, j = block
+    if enc.direction == "row":
+        micro = enc.micro_exp[i, 8 * j:8 * j + 8]
+        codes = enc.codes[i, 16 * j:16 * j + 16]
+    else:
+        micro = enc.micro_exp[8 * i:8 * i + 8, j]
+        codes = enc.codes[16 * i:16 * i + 16, j]
+    return int(enc.shared_exp[i, j]), [int(v) for v in micro], [int(v) for v in codes]
+
+
 def block_fields(enc: Codes, block: tuple[int, int]) -> str:
     """"E=.. micro=[..] codes=[..]" (MX) or "scale=.. codes=[..]" (OCP) of one block (an
     index of shared_exp or scale)."""
@@ -352,14 +365,8 @@ def block_fields(enc: Codes, block: tuple[int, int]) -> str:
         codes = enc.codes[i, k * j:k * j + k] if enc.direction == "row" \
             else enc.codes[k * i:k * i + k, j]
         return f"scale={int(enc.scale[i, j])} codes={[int(v) for v in codes]}"
-    if enc.direction == "row":
-        micro = enc.micro_exp[i, 8 * j:8 * j + 8]
-        codes = enc.codes[i, 16 * j:16 * j + 16]
-    else:
-        micro = enc.micro_exp[8 * i:8 * i + 8, j]
-        codes = enc.codes[16 * i:16 * i + 16, j]
-    return (f"E={int(enc.shared_exp[i, j])} micro={[int(v) for v in micro]} "
-            f"codes={[int(v) for v in codes]}")
+    shared, micro, codes = mx_fields(enc, block)
+    return f"E={shared} micro={micro} codes={codes}"
 
 
 def block_span(direction: str, block: tuple[int, int], shape: tuple[int, int],
