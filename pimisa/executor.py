@@ -58,8 +58,7 @@ class DaskExecutor:
                                         processes=True, dashboard_address=None,
                                         silence_logs=50)
             self.client = Client(self.cluster)
-        count = len(self.client.scheduler_info().get("workers", {})) or 1
-        self.in_flight = in_flight or 2 * count
+        self.in_flight = in_flight or 2 * self.workers()
 
     def map(self, fn: Callable, items: Iterable[tuple]) -> Iterator:
         """fn(*item) for each item on the cluster, at most `in_flight` at a time, in order."""
@@ -74,6 +73,10 @@ class DaskExecutor:
         finally:
             for future in pending:
                 future.cancel()
+
+    def workers(self) -> int:
+        """How many workers the cluster has now (at least 1)."""
+        return len(self.client.scheduler_info().get("workers", {})) or 1
 
     def close(self) -> None:
         """Disconnect, and stop the local cluster if this executor started it."""

@@ -83,3 +83,16 @@ def test_jitq_sweep_without_dask_says_how_to_get_it(monkeypatch, capsys) -> None
     monkeypatch.setitem(sys.modules, "distributed", None)
     assert main(["jitq", "sweep", "--axis", "workload.micro_batch=1", "--workers", "2"]) == 2
     assert 'pip install "pimisa[dask]"' in capsys.readouterr().err
+
+
+def test_fuzz_campaign_on_a_cluster_merges_the_runs(tmp_path, cluster, capsys) -> None:
+    argv = ["fuzz", "mx6_row", "--golden", "mx6", "--direction", "row", "--max-examples", "7",
+            "--seed", "5", "--scheduler", cluster.scheduler_address]
+    assert main(argv) == 0
+    assert "7 examples matched golden mx6 row in 2 runs" in capsys.readouterr().out
+    wrong = tmp_path / "wrong_ref.py"
+    wrong.write_text("import numpy as np\n\ndef gemv(inputs):\n"
+                     "    return np.full((1, 8), 1.5, np.float32)\n")
+    assert main(["fuzz", "example_gemv", "--ref", f"{wrong}:gemv", "--max-examples", "4",
+                 "--scheduler", cluster.scheduler_address]) == 1
+    assert "FAILED against" in capsys.readouterr().out

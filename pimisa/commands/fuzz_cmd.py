@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import random
 import time
+from pathlib import Path
 
 from pimisa.arch import DEFAULT_ARCH, load_arch
 from pimisa.commands.asm_cmd import add_define_option, parse_defines
@@ -42,6 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("auto", "c", "numpy"),
                    help="emulator backend (default: $PIMISA_BACKEND, else auto)")
     add_define_option(p)
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="a campaign of N independent fuzzing runs (seeds SEED, SEED + 1, ...; "
+                   "the examples split between them) on a local Dask cluster of N processes "
+                   "(the optional extra pimisa[dask]); the reports are merged")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="the same campaign on an existing Dask cluster, one run per worker")
     p.set_defaults(func=run)
 
 
@@ -54,6 +62,23 @@ def _is_mx_packed(program: object, fmt: str) -> bool:
         r.kind == "output" and r.layout in PACKED_LAYOUTS for r in regions)
 
 
+def fuzz_part(kernel: str, defines: dict[str, int], arch_spec: str, golden: str | None,
+              direction: str | None, ref_spec: str | None, backend: str | None,
+              examples: int, seed: int | None) -> tuple[str, object]:
+    """One fuzzing run (here or on a worker): what it was checked against and its FuzzReport."""
+    from pimisa.mx.fuzzing import fuzz, fuzz_arch, fuzz_kernel
+    from pimisa.references import golden_reference, load_reference
+
+    arch = fuzz_arch(load_arch(arch_spec))
+    program = load_quant_kernel(kernel, arch, defines)
+    if golden and _is_mx_packed(program, golden):
+        return (f"golden {golden} {direction}",
+                fuzz_kernel(program, golden, direction, arch, backend, examples, seed))
+    ref = (golden_reference(program, golden, direction, arch.geometry) if golden
+           else load_reference(ref_spec))
+    return ref.name, fuzz(program, arch, ref, backend, examples, seed)
+
+
 def run(args: argparse.Namespace) -> int:
     """Fuzz; 0 when every example matched, 1 with the shrunk mismatch otherwise."""
     if args.max_examples < 1:
@@ -62,29 +87,41 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--golden needs --direction row|col")
     if args.ref and args.direction:
         raise UsageError("--direction goes with --golden, not --ref")
-    from pimisa.mx.fuzzing import fuzz, fuzz_arch, fuzz_kernel
-    from pimisa.references import golden_reference, load_reference
+    from pimisa.executor import SerialExecutor, make_executor
+    from pimisa.mx.fuzzing import fuzz_arch
 
     arch = fuzz_arch(load_arch(args.arch))
-    program = load_quant_kernel(args.kernel, arch, parse_defines(args.define))
+    defines = parse_defines(args.define)
+    program = load_quant_kernel(args.kernel, arch, defines)
     start = time.perf_counter()
-    if args.golden and _is_mx_packed(program, args.golden):
-        against = f"golden {args.golden} {args.direction}"
-        report = fuzz_kernel(program, args.golden, args.direction, arch, args.backend,
-                             args.max_examples, args.seed)
-    else:
-        ref = (golden_reference(program, args.golden, args.direction, arch.geometry) if args.golden
-               else load_reference(args.ref))
-        against = ref.name
-        report = fuzz(program, arch, ref, args.backend, args.max_examples, args.seed)
+    executor = make_executor(args.workers, args.scheduler)
+    try:
+        if isinstance(executor, SerialExecutor):
+            parts = [(args.max_examples, args.seed)]
+        else:
+            runs = args.workers or executor.workers()
+            base = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+            parts = [(args.max_examples // runs + (i < args.max_examples % runs), base + i)
+                     for i in range(min(runs, args.max_examples))]
+        kernel = str(Path(args.kernel).resolve()) if Path(args.kernel).is_file() else args.kernel
+        results = list(executor.map(fuzz_part, [(kernel, defines, args.arch, args.golden,
+                                                 args.direction, args.ref, args.backend, n, seed)
+                                                for n, seed in parts]))
+    finally:
+        executor.close()
+    against = results[0][0]
+    failed = next((r for _, r in results if r.failure is not None), None)
+    report = failed or results[0][1]
+    examples = sum(r.examples for _, r in results)
     seconds = time.perf_counter() - start
     name = program.meta.name or args.kernel
     where = (f"{arch.name} cut to {arch.geometry.total_channels} channel(s), "
              f"{arch.geometry.total_units} units")
     if report.failure is not None:
         print(report.failure.render())
-        print(f"{name}: FAILED against {against} after {report.examples} examples "
+        print(f"{name}: FAILED against {against} after {examples} examples "
               f"(shrinking included) on {where}, {seconds:.1f} s")
         return 1
-    print(f"{name}: {report.examples} examples matched {against} on {where}, {seconds:.1f} s")
+    runs = f" in {len(parts)} runs" if len(parts) > 1 else ""
+    print(f"{name}: {examples} examples matched {against}{runs} on {where}, {seconds:.1f} s")
     return 0
