@@ -24,11 +24,11 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
 
 from pimisa.arch import Arch
 from pimisa.errors import PimisaError
+from pimisa.fileio import atomic_write_bytes
 from pimisa.program import Program, program_from_bytes
 
 MAGIC = b"PIMISA-KERNEL-CACHE\n"
@@ -130,22 +130,11 @@ def write_entry(path: Path, key: str, program: Program) -> None:
     image = program.to_bytes()
     deps = [[dep, _file_digest(dep)] for dep in _deps(program)]
     head = json.dumps({"key": key, "digest": _digest(image), "deps": deps}).encode()
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(MAGIC + _HEAD.pack(len(head)) + head + image)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError:
-        pass
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        atomic_write_bytes(path, MAGIC + _HEAD.pack(len(head)) + head + image)
+    except (OSError, PimisaError):
+        pass  # an unwritable cache only costs speed
 
 
 def assemble_cached(path: str | Path, arch: Arch, defines: dict[str, int] | None = None

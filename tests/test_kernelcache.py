@@ -140,4 +140,4 @@ def test_an_unwritable_or_disabled_cache_still_assembles(cache, kernel, monkeypa
     assert kernelcache.cache_dir() is None
     kernelcache.clear_memory()
     assert value(kernelcache.assemble_cached(kernel, ARCH)) == 4
-    assert list(tmp_path.glob("**/.tmp-*")) == []
+    assert list(tmp_path.glob("**/*.tmp")) == []
