@@ -31,6 +31,7 @@ from pimisa.errors import InputError
 from pimisa.executor import Executor, SerialExecutor
 from pimisa.layout import SUB, get_layout
 from pimisa.mx.formats import decode, encode
+from pimisa.mx.layout import tile_grid
 from pimisa.mx.quantize import (
     Codes,
     Footprint,
@@ -132,8 +133,7 @@ def band_tile_rows(shape: tuple[int, int], geometry, band_elements: int,
     (`subtiles`: sub-tiles side by side in a tile, default the lanes; `height`: tensor rows
     per tile, 16, or 32 for the OCP formats)."""
     subtiles = subtiles or geometry.lanes
-    tr = -(-shape[0] // height)
-    tc = -(-shape[1] // (height * subtiles))
+    tr, tc = tile_grid(shape, subtiles, height)
     units = geometry.total_units
     per_tile_row = height * tc * height * subtiles
     k = max(1, band_elements // per_tile_row)

@@ -102,10 +102,11 @@ def packed_region(meta: KernelMeta) -> Region:
     return found[0]
 
 
-def tile_grid(shape: tuple[int, int], lanes: int) -> tuple[int, int]:
-    """(tile rows, tile columns) of the hp16 tile grid of a tensor of `shape`."""
+def tile_grid(shape: tuple[int, int], lanes: int, height: int = SUB) -> tuple[int, int]:
+    """(tile rows, tile columns) of the tile grid of a tensor of `shape`: tiles of `height`
+    tensor rows (16: hp16; 32: the OCP kernels' tiles) by `height` x `lanes` columns."""
     rows, cols = shape
-    return -(-rows // SUB), -(-cols // (SUB * lanes))
+    return -(-rows // height), -(-cols // (height * lanes))
 
 
 def check_gather(words: np.ndarray, need: int, fmt: PackedFormat, shape: tuple[int, int],

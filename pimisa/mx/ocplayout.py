@@ -40,6 +40,7 @@ from pimisa.layout import (
     zero_tiles_from,
 )
 from pimisa.mx.formats import DIRECTIONS, OcpCodes, OcpFormat, get_format
+from pimisa.mx.layout import tile_grid
 from pimisa.program import Region
 
 SUB32 = 32  # hp32 sub-tile side = OCP block size
@@ -48,8 +49,7 @@ SCALE_WORDS = SUB32 // 4  # 32 one-byte scales per lane and tile
 
 def tile_grid32(shape: tuple[int, ...], lanes: int) -> tuple[int, int]:
     """(tile rows, tile columns) of the hp32 tile grid of a tensor of `shape`."""
-    rows, cols = shape
-    return -(-rows // SUB32), -(-cols // (SUB32 * lanes))
+    return tile_grid(shape, lanes, SUB32)
 
 
 @register_layout("hp32")

@@ -39,6 +39,7 @@ from pimisa.mx.layout import (
     blocks_to_codes,
     packed_region,
     region_format,
+    tile_grid,
 )
 from pimisa.mx.pack import BLOCK
 from pimisa.program import Program, Region
@@ -114,8 +115,7 @@ def tile_height(fmt: str) -> int:
 
 def tile_grid_of(fmt: str, shape: tuple[int, int], subtiles: int) -> tuple[int, int]:
     """(tile rows, tile columns) of the tile grid of a tensor of `shape` for `fmt` kernels."""
-    h = tile_height(fmt)
-    return -(-shape[0] // h), -(-shape[1] // (h * subtiles))
+    return tile_grid(shape, subtiles, tile_height(fmt))
 
 
 def check_choice(fmt: str, direction: str) -> None:
