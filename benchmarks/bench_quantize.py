@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--dir", default=tempfile.gettempdir(), help="where inputs are written")
     args = parser.parse_args()
     work = Path(args.dir) / "pimisa-bench-quantize"
-    work.mkdir(exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     env = child_env(work)
     small, mid = work / "w4096.npy", work / "w12288.npy"
     write_npy(small, (4096, 4096))
