@@ -18,8 +18,7 @@ from pimisa.arch import DEFAULT_ARCH, Arch, load_arch
 from pimisa.dram import TimingSummary, slots_for_tiles, time_launch
 from pimisa.emulator import Backend, LaunchResult, launch
 from pimisa.linecost import LineCosts, line_costs
-from pimisa.mx.fuzzing import FuzzReport, fuzz_arch
-from pimisa.mx.layout import PACKED_LAYOUTS
+from pimisa.mx.fuzzing import FuzzReport, explain, fuzz_arch, fuzz_kernel, writes_packed
 from pimisa.program import Program
 from pimisa.references import LoadedReference, Reference, golden_reference, load_reference
 
@@ -94,15 +93,23 @@ def fuzz(kernel: Kernel, *, golden: str | None = None, direction: str | None = N
     if golden is not None:
         if direction is None:
             raise UsageError("fuzz: golden= needs direction='row' or 'col'")
-        if any(r.kind == "output" and r.layout in PACKED_LAYOUTS for r in program.meta.regions):
-            from pimisa.mx.fuzzing import fuzz_kernel
-
-            return fuzz_kernel(program, golden, direction, a, backend, max_examples, seed)
-        reference = golden_reference(program, golden, direction, a.geometry)
+        if writes_packed(program):
+            report = fuzz_kernel(program, golden, direction, a, backend, max_examples, seed)
+            return _explained(report, kernel, a, defines)
+        reference = golden_reference(program, golden, direction)
     elif isinstance(ref, str):
         reference = load_reference(ref)
     else:
         reference = LoadedReference(ref, getattr(ref, "__name__", "reference"))  # type: ignore[arg-type]
     from pimisa.mx.fuzzing import fuzz as fuzz_any
 
-    return fuzz_any(program, a, reference, backend, max_examples, seed)
+    return _explained(fuzz_any(program, a, reference, backend, max_examples, seed), kernel, a,
+                      defines)
+
+
+def _explained(report: FuzzReport, kernel: Kernel, arch: Arch,
+               defines: dict[str, int] | None) -> FuzzReport:
+    """The report with the macro call sites of its wrong words' stores (kernel sources only)."""
+    if not isinstance(kernel, Program):
+        explain(report.failure, str(kernel), arch, defines)
+    return report

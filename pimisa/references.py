@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from pimisa.arch import Geometry
 from pimisa.errors import InputError, UsageError
-from pimisa.mx.formats import FORMATS, check_direction, encode, get_format, quantize_dequantize
-from pimisa.program import Program, Region
+from pimisa.mx.formats import FORMATS, check_direction, get_format, quantize_dequantize
+from pimisa.program import Program
 
 Reference = Callable[[Mapping[str, np.ndarray]], Any]
 
@@ -35,11 +34,11 @@ class LoadedReference:
     strategies: dict[str, Any] = field(default_factory=dict)
 
 
-def golden_reference(program: Program, fmt: str, direction: str,
-                     geometry: Geometry) -> LoadedReference:
+def golden_reference(program: Program, fmt: str, direction: str) -> LoadedReference:
     """The golden model of `fmt` as a reference for a kernel with one (float32) input x and
-    one output: an ocp_packed output must hold the golden codes of x as the layout packs them
-    (pimisa.mx.ocplayout), any other output quantize_dequantize(x, fmt, direction)."""
+    one output, which must hold quantize_dequantize(x, fmt, direction). (A kernel writing a
+    packed output, mx_packed or ocp_packed, is checked block by block by
+    pimisa.mx.fuzzing.fuzz_kernel instead.)"""
     if fmt not in FORMATS:
         raise UsageError(f"--golden {fmt!r}: expected one of {', '.join(FORMATS)}")
     get_format(fmt)
@@ -51,38 +50,15 @@ def golden_reference(program: Program, fmt: str, direction: str,
                          f"input and one output region (it has {len(inputs)} and "
                          f"{len(outputs)}); use --ref for other kernels")
 
-    region = program.meta.region(outputs[0])
-    if region.layout == "ocp_packed":
-        return _packed_golden(program, region, inputs[0], fmt, direction, geometry)
+    from pimisa.mx.fuzzing import writes_packed
+
+    if writes_packed(program):
+        raise InputError(f"kernel {program.meta.name or '(unnamed)'!r} writes packed blocks: "
+                         "fuzz it with pimisa.mx.fuzzing.fuzz_kernel")
 
     def ref(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         x = np.asarray(arrays[inputs[0]]).view(np.float32)
         return {outputs[0]: quantize_dequantize(x, fmt, direction)}
-
-    return LoadedReference(ref, f"golden {fmt} {direction}")
-
-
-def _packed_golden(program: Program, region: Region, source: str, fmt: str, direction: str,
-                   geometry: Geometry) -> LoadedReference:
-    """The golden codes of the input, as words of the ocp_packed output region."""
-    from pimisa.emulator.launch import output_shape
-    from pimisa.layout import get_layout, scatter_tiles, slots_needed
-    from pimisa.mx.ocplayout import codes_to_words, region_format
-
-    declared, declared_dir = region_format(region)
-    if (declared.name, declared_dir) != (fmt, direction):
-        raise InputError(f"kernel {program.meta.name or '(unnamed)'!r} writes {declared.name} "
-                         f"{declared_dir} blocks, not {fmt} {direction}")
-    layout = get_layout(region.layout)
-
-    def ref(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        x = np.asarray(arrays[source]).view(np.float32)
-        tiles = codes_to_words(encode(x, fmt, direction), geometry.lanes)
-        slots = slots_needed(program.meta, geometry, {source: x.shape})
-        words = np.zeros((slots, region.rows * geometry.cols, geometry.total_units,
-                          geometry.lanes), np.uint32)
-        scatter_tiles(words, tiles, 0)
-        return {region.name: layout.read_back(words, output_shape(region, program, arrays))}
 
     return LoadedReference(ref, f"golden {fmt} {direction}")
 

@@ -43,7 +43,7 @@ def test_a_wrong_element_is_named_with_its_store():
     report = fuzz(program, ARCH, load_reference(f"{REF}:wrong"), "c", 20, seed=2)
     failure = report.failure
     assert failure is not None and failure.index == (0, 43)
-    assert "lane 3: region 'Y' word 5" in failure.where
+    assert "lane 3: region 'Y' word 5 " in failure.words[0].where
     assert failure.source == f"{KERNEL}:10:5"
     assert failure.inputs[0].startswith("X[0, 43] = ")
 
@@ -85,9 +85,9 @@ def test_golden_reference_needs_one_input_and_output():
     program = assemble_source(".input A, rows=0:1\n.input B, rows=1:2\n.output C, "
                               "rows=2:3\n", arch=ARCH)
     with pytest.raises(InputError, match="one input and one output"):
-        golden_reference(program, "mxint8", "row", ARCH.geometry)
+        golden_reference(program, "mxint8", "row")
     with pytest.raises(UsageError):
-        golden_reference(program, "mx7", "row", ARCH.geometry)
+        golden_reference(program, "mx7", "row")
 
 
 def test_reference_errors_are_input_errors(tmp_path):

@@ -25,9 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "bit (NaN == NaN) with the golden model of --golden FORMAT or with --ref FILE.py:FUNC "
         "(FUNC takes the inputs as numpy arrays by region name and returns the outputs: a "
         "dict by output region name, or one array for a single output). A failure is shrunk "
-        "and shown with the input element, expected and actual value and the source line of "
-        "the st that wrote the wrong word. Runs on one channel of the architecture (same PIM "
-        "units, lanes and columns per channel) so that small inputs emulate fast.")
+        "and shown with the input element (index, value as float and hex), its expected and "
+        "actual value (for packed MX outputs with its code and the block's exponent or "
+        "scale), and each wrong word with the st that last wrote its lane (an st whose mask "
+        "leaves the lane out does not count), its source line and macro call sites. Runs on "
+        "one channel of the architecture (same PIM units, lanes and columns per channel) so "
+        "that small inputs emulate fast.")
     p.add_argument("kernel", metavar="KERNEL", type=input_arg,
                    help="a .pimasm source or a bundled kernel name")
     what = p.add_mutually_exclusive_group(required=True)
@@ -53,28 +56,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _is_mx_packed(program: object, fmt: str) -> bool:
-    from pimisa.mx.layout import PACKED_LAYOUTS
-    from pimisa.mx.pack import PACKED_FORMATS
-
-    regions = program.meta.regions  # type: ignore[attr-defined]
-    return fmt in PACKED_FORMATS and any(
-        r.kind == "output" and r.layout in PACKED_LAYOUTS for r in regions)
-
-
 def fuzz_part(kernel: str, defines: dict[str, int], arch_spec: str, golden: str | None,
               direction: str | None, ref_spec: str | None, backend: str | None,
               examples: int, seed: int | None) -> tuple[str, object]:
     """One fuzzing run (here or on a worker): what it was checked against and its FuzzReport."""
-    from pimisa.mx.fuzzing import fuzz, fuzz_arch, fuzz_kernel
+    from pimisa.mx.fuzzing import fuzz, fuzz_arch, fuzz_kernel, writes_packed
     from pimisa.references import golden_reference, load_reference
 
     arch = fuzz_arch(load_arch(arch_spec))
     program = load_quant_kernel(kernel, arch, defines)
-    if golden and _is_mx_packed(program, golden):
+    if golden and writes_packed(program):
         return (f"golden {golden} {direction}",
                 fuzz_kernel(program, golden, direction, arch, backend, examples, seed))
-    ref = (golden_reference(program, golden, direction, arch.geometry) if golden
+    ref = (golden_reference(program, golden, direction) if golden
            else load_reference(ref_spec))
     return ref.name, fuzz(program, arch, ref, backend, examples, seed)
 
@@ -118,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
     where = (f"{arch.name} cut to {arch.geometry.total_channels} channel(s), "
              f"{arch.geometry.total_units} units")
     if report.failure is not None:
+        from pimisa.mx.fuzzing import explain
+
+        explain(report.failure, kernel, arch, defines)
         print(report.failure.render())
         print(f"{name}: FAILED against {against} after {examples} examples "
               f"(shrinking included) on {where}, {seconds:.1f} s")
