@@ -6,12 +6,13 @@ The command line accepts a bundled kernel's name wherever it takes a kernel path
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from pimisa.arch import Arch, load_arch
-from pimisa.errors import InputError, UsageError
+from pimisa.errors import InputError, SourceError, UsageError
 from pimisa.program import Program, load_program
 
 SUFFIX = ".pimasm"
@@ -99,8 +100,34 @@ def load(spec: str, arch: Arch | str | None = None,
     if arch is not None:
         from pimisa.kernelcache import assemble_cached
 
-        return assemble_cached(path, load_arch(arch) if isinstance(arch, str) else arch,
-                               defines)
+        arch = load_arch(arch) if isinstance(arch, str) else arch
+        try:
+            return assemble_cached(path, arch, defines)
+        except SourceError:
+            _check_width(path, arch, defines)
+            raise
     from pimisa.asm import assemble_file
 
     return assemble_file(path, arch, defines)
+
+
+def lane_spec(arch: Arch, lane_bits: int) -> str:
+    """The --arch spec of `arch` with `lane_bits`-bit lanes, e.g. hbm2-pim:lane_bits=32."""
+    base, _, rest = arch.name.partition(":")
+    fields = [f for f in rest.split(",") if f and not f.startswith("lane_bits=")]
+    return f"{base}:{','.join([*fields, f'lane_bits={lane_bits}'])}"
+
+
+def _check_width(path: Path, arch: Arch, defines: dict[str, int] | None) -> None:
+    """UsageError (one line) when a source that does not assemble for `arch` assembles for
+    the other lane width: it is a kernel of that width."""
+    from pimisa.asm import assemble_path
+
+    bits = arch.geometry.lane_bits
+    other = 16 if bits == 32 else 32
+    geometry = dataclasses.replace(arch.geometry, lane_bits=other,
+                                   lanes=arch.geometry.word_bits // other)
+    if assemble_path(path, dataclasses.replace(arch, geometry=geometry), defines).ok:
+        raise UsageError(f"kernel {path.name} is written for {other}-bit lanes, and {arch.name} "
+                         f"has {bits}-bit lanes: pick a kernel of that width, or "
+                         f"--arch {lane_spec(arch, other)}")

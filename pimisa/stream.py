@@ -365,7 +365,7 @@ def quantize_stream(
     if band_elements < 1:
         raise InputError(f"the band size must be at least one element, got {band_elements}")
     if program is None:
-        program = load_quant_kernel(kernel_name(fmt, direction), arch)
+        program = load_quant_kernel(kernel_name(fmt, direction, arch=arch), arch)
     shape = (int(x.shape[0]), int(x.shape[1]))
     g = arch.geometry
     _, out_region = kernel_regions(program, fmt, direction)

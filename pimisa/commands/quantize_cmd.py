@@ -60,9 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "mx_packed output region (OCP formats: hp32 and ocp_packed)")
     p.add_argument("--hp", choices=HP_CHOICES,
                    help="high-precision type of the weights: fp32 (kernels mx*_{row,col}) or "
-                   "bf16 (kernels mx*_{row,col}_bf16: float32 input must hold BF16 values, or a "
-                   "BF16 .npy: '<V2' as ml_dtypes saves it, or uint16 bit patterns); default "
-                   "fp32, or the --kernel's")
+                   "bf16 (kernels mx*_{row,col}_bf16, mx*_{row,col}_bf16x16 on an --arch of "
+                   "16-bit lanes: float32 input must hold BF16 values, or a BF16 .npy: '<V2' "
+                   "as ml_dtypes saves it, or uint16 bit patterns); default fp32 (32-bit lanes "
+                   "only), or the --kernel's")
     p.add_argument("--round-hp", action="store_true",
                    help="with --hp bf16: round float32 values to BF16 (nearest, ties to even) "
                    "instead of refusing the first that is not a BF16 value")
@@ -179,10 +180,11 @@ def choose(args: argparse.Namespace) -> tuple[str, str, str, Program | None]:
         if missing:
             raise UsageError(f"{' and '.join(missing)} required (or --kernel)")
         hp = args.hp or "fp32"
+        arch = load_arch(args.arch)
+        name = kernel_name(args.format, args.direction, hp, arch)
         if not defines and hp == "fp32":
             return args.format, args.direction, hp, None
-        program = load_quant_kernel(kernel_name(args.format, args.direction, hp),
-                                    load_arch(args.arch), defines)
+        program = load_quant_kernel(name, arch, defines)
         return args.format, args.direction, hp, program
     program = load_quant_kernel(args.kernel, load_arch(args.arch), defines)
     fmt, direction = kernel_choice(program)
@@ -275,7 +277,7 @@ def run_checkpoint(args: argparse.Namespace, fmt: str, direction: str, hp: str,
 
     arch = load_arch(args.arch)
     if program is None:
-        program = load_quant_kernel(kernel_name(fmt, direction), arch)
+        program = load_quant_kernel(kernel_name(fmt, direction, arch=arch), arch)
     chosen, _ = select(open_checkpoint(args.input), args.select)
     bar = CheckpointProgress(sum(e.shape[0] * e.shape[1] for e in chosen) or 1)
     try:

@@ -108,6 +108,32 @@ def _kernel_set_section(pim: PimTimer) -> list[str]:
                       "row cycles", "col cycles", "col / row", "ACTs row / col"], body)
 
 
+LANES_PRESET = "hbm2-pim"  # 16 x 16-bit lanes; its :lane_bits=32 variant for the others
+# (weights, lanes, DRAM preset) of the weight-precision comparison on LANES_PRESET
+LANE_SETUPS = (("float32", "fp32", f"{LANES_PRESET}:lane_bits=32"),
+               ("BF16", "bf16", f"{LANES_PRESET}:lane_bits=32"),
+               ("BF16", "bf16", LANES_PRESET))
+
+
+def _lanes_section(pim: PimTimer) -> list[str]:
+    body = []
+    for weights, hp, dram in LANE_SETUPS:
+        probe = Gpu(dram, {}, 0.0, 0.0, 1, dram)  # only its memory (arch) is used
+        g = probe.arch().geometry
+        for fmt in MX_FORMATS:
+            names = [kernel_name(fmt, d, hp, g.lane_bits) for d in ("row", "col")]
+            row, col = (pim.tile_cost(probe, n) for n in names)
+            body.append([weights, f"{g.lanes} x {g.lane_bits}", f"`{names[0]}`, `{names[1]}`",
+                         str(row.elements), f"{row.slots_per_element:.2f}",
+                         f"{col.slots_per_element:.2f}", str(row.launch.cycles),
+                         str(col.launch.cycles),
+                         f"{1024 * row.launch.cycles / row.elements:.0f} / "
+                         f"{1024 * col.launch.cycles / col.elements:.0f}"])
+    return _md_table(["weights", "lanes", "kernels (row, col)", "elements/tile",
+                      "row slots/element", "col slots/element", "row cycles", "col cycles",
+                      "cycles per 1024 elements row / col"], body)
+
+
 def _min_batch_section(rows: list[Row]) -> list[str]:
     by_key = {r.key: r for r in rows}
     body = []
@@ -464,6 +490,19 @@ def markdown(rows: list[Row], gpus: list[Gpu], model_175b: Model, pim: PimTimer,
         "backwards and keep as many blocks' packed words in registers as fit before visiting "
         "the output row. Fewer commands per element shorten both directions by the same "
         "number of cycles, so the column / row ratio rises as the commands fall.",
+        "",
+        "### Weight precision and lane width",
+        "",
+        "The same formats from float32 weights and from BF16 weights (scenario field `pim.hp`), "
+        f"per tile on {LANES_PRESET} (Samsung's HBM-PIM: 16 x 16-bit lanes, the BF16 kernels "
+        f"`mx*_{{row,col}}_bf16x16`, `kernels/mx_common_bf16x16.inc`) and on "
+        f"`{LANES_PRESET}:lane_bits=32` (8 x 32-bit lanes: the float32 kernels, and the BF16 "
+        "kernels `mx*_{row,col}_bf16` with two BF16 values per lane); one tile slot, "
+        "paper's ALU. A BF16 tile holds twice the elements of a float32 one in the same "
+        "words, and a 16-bit lane quantizes one BF16 value per command where a 32-bit lane "
+        "takes two: the analysis picks the kernel of the GPU's lane width.",
+        "",
+        *_lanes_section(pim),
         "",
         "## Slack",
         "",

@@ -90,9 +90,16 @@ class TileCost:
         return self.commands / self.elements
 
 
-def kernel_name(fmt: str, direction: str, hp: str = "fp32") -> str:
-    """The bundled kernel that quantizes `hp` weights to `fmt` in `direction`, e.g. mx6_row
-    (float32) or mx6_row_bf16 (BF16)."""
+def kernel_name(fmt: str, direction: str, hp: str = "fp32", lane_bits: int = 32) -> str:
+    """The bundled kernel that quantizes `hp` weights to `fmt` in `direction` on lanes of
+    `lane_bits`, e.g. mx6_row (float32), mx6_row_bf16 (BF16, 32-bit lanes) or mx6_row_bf16x16
+    (BF16, 16-bit lanes); InputError for float32 weights on 16-bit lanes."""
+    if lane_bits == 16:
+        if hp == "fp32":
+            raise InputError("pim.hp fp32: float32 weights do not fit the 16-bit lanes of the "
+                             "GPU's PIM memory: set pim.hp = \"bf16\", or give the GPU 32-bit "
+                             "lanes (dram = \"NAME:lane_bits=32\")")
+        return f"{fmt}_{direction}_{hp}x16"
     return f"{fmt}_{direction}" + ("" if hp == "fp32" else f"_{hp}")
 
 
@@ -140,8 +147,9 @@ class PimTimer:
     def launch(self, gpu: Gpu, weight: Weight, fmt: str, direction: str,
                kernel: str | None = None, defines: Defines = ()) -> Launch:
         """The timed launch that quantizes `weight` on all of `gpu`'s PIM units."""
-        kernel = kernel or kernel_name(fmt, direction)
-        units = self._arch(gpu).geometry.total_units
+        geometry = self._arch(gpu).geometry
+        kernel = kernel or kernel_name(fmt, direction, lane_bits=geometry.lane_bits)
+        units = geometry.total_units
         tiles = self.tiles(gpu, weight, kernel, defines)
         return self.timed(gpu, kernel, max(1, -(-tiles // units)), defines)
 
@@ -149,8 +157,9 @@ class PimTimer:
               kernel: str | None = None, per_block: bool = False,
               defines: Defines = ()) -> BlockPim:
         """PIM time of one block's weights: one launch each, or one launch over all tiles."""
-        kernel = kernel or kernel_name(fmt, direction)
-        units = self._arch(gpu).geometry.total_units
+        geometry = self._arch(gpu).geometry
+        kernel = kernel or kernel_name(fmt, direction, lane_bits=geometry.lane_bits)
+        units = geometry.total_units
         tiles = [self.tiles(gpu, w, kernel, defines) for w in weights]
         groups = [sum(tiles)] if per_block else tiles
         launches = [self.timed(gpu, kernel, max(1, -(-t // units)), defines) for t in groups]

@@ -58,10 +58,10 @@ class Options:
         return hiding_gemms(model, micro_batch or self.micro_batch, self.seq_of(model), tp,
                             self.attention, self.backward)
 
-    def kernel(self, fmt: str, direction: str) -> str:
-        """The kernel that quantizes to `fmt` in `direction`."""
-        return self.kernels.get(kernel_name(fmt, direction)) or kernel_name(fmt, direction,
-                                                                             self.hp)
+    def kernel(self, fmt: str, direction: str, lane_bits: int = 32) -> str:
+        """The kernel that quantizes to `fmt` in `direction` on lanes of `lane_bits`."""
+        return self.kernels.get(kernel_name(fmt, direction)) or kernel_name(
+            fmt, direction, self.hp, lane_bits)
 
     def defines(self) -> tuple[tuple[str, int], ...]:
         """The kernel defines of the chosen ISA additions, sorted."""
@@ -107,11 +107,23 @@ def deployment(model: Model, gpu: Gpu, fmt: str, opts: Options) -> tuple[Setup, 
     return setup, memory(model, setup, fmt).baseline <= gpu.memory_gb * GB
 
 
+_LANE_BITS: dict[tuple[object, ...], int] = {}
+
+
+def lane_bits(gpu: Gpu) -> int:
+    """The lane width of the PIM units in `gpu`'s memory (memoised per DRAM preset)."""
+    key = (gpu.dram, gpu.pim)
+    if key not in _LANE_BITS:
+        _LANE_BITS[key] = gpu.arch().geometry.lane_bits
+    return _LANE_BITS[key]
+
+
 def analyse(model: Model, gpu: Gpu, fmt: str, pim: PimModel, opts: Options) -> Row:
     """One row of the sweep."""
     setup, fits = deployment(model, gpu, fmt, opts)
     weights = block_weights(model, setup.tp)
-    blocks = {d: pim.block(gpu, weights, fmt, d, opts.kernel(fmt, d), opts.per_block,
+    lanes = lane_bits(gpu)
+    blocks = {d: pim.block(gpu, weights, fmt, d, opts.kernel(fmt, d, lanes), opts.per_block,
                            opts.defines())
               for d in DIRECTION.values()}
     points = slack_points(model, gpu, fmt, opts.gemms(model, setup.tp),

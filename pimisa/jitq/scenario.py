@@ -108,7 +108,7 @@ SCHEMA: dict[str, dict[str, tuple[Kind, str]]] = {
                    "per block (the four weights share the PIM units)"),
         "hp": (_choice("fp32", "bf16"), "precision of the high-precision weights the kernels "
                "read: fp32 (kernels mx*_{row,col}) or bf16 (mx*_{row,col}_bf16, twice the "
-               "elements per tile)"),
+               "elements per tile; mx*_{row,col}_bf16x16 on a GPU whose PIM has 16-bit lanes)"),
         "additions": (_subset(*(a.name for a in ISA_ADDITIONS)), "ISA additions beyond the "
                       "paper's masked compare and conditional shift that the bundled kernels "
                       "use (the kernel set; docs/jitq.md shows what each buys)"),

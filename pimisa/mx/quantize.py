@@ -126,12 +126,23 @@ def check_choice(fmt: str, direction: str) -> None:
         raise UsageError(f"--direction {direction!r}: expected row or col")
 
 
-def kernel_name(fmt: str, direction: str, hp: str = "fp32") -> str:
-    """The bundled kernel quantizing `hp` weights (fp32 or bf16) to `fmt` along `direction`,
-    e.g. mx6_row, mx6_row_bf16."""
+def kernel_name(fmt: str, direction: str, hp: str = "fp32", arch: Arch | None = None) -> str:
+    """The bundled kernel quantizing `hp` weights (fp32 or bf16) to `fmt` along `direction`
+    on `arch`'s lanes, e.g. mx6_row, mx6_row_bf16 (32-bit lanes), mx6_row_bf16x16 (16-bit
+    lanes); UsageError for float32 weights on 16-bit lanes (a float32 element fills a lane of
+    32 bits)."""
+    from pimisa.kernels import lane_spec
+
     check_choice(fmt, direction)
     if hp != "fp32" and is_ocp(fmt):
         raise UsageError(f"--hp {hp}: the {fmt} kernels read float32 weights (no {hp} kernel)")
+    if arch is not None and arch.geometry.lane_bits == 16:
+        if hp == "fp32":
+            way = "" if is_ocp(fmt) else "quantize BF16 weights (--hp bf16) or "
+            raise UsageError(f"float32 weights (--hp fp32) do not fit the 16-bit lanes of "
+                             f"{arch.name}: {way}pick 32-bit lanes (--arch "
+                             f"{lane_spec(arch, 32)})")
+        return f"{fmt}_{direction}_{hp}x16"
     return f"{fmt}_{direction}" + ("" if hp == "fp32" else f"_{hp}")
 
 
@@ -278,16 +289,18 @@ def run_kernel(program: Program, arch: Arch, x: np.ndarray, fmt: str, direction:
 
 def quantize(x: np.ndarray, fmt: str, direction: str, arch: Arch | str = DEFAULT_ARCH,
              backend: Backend | str | None = None, golden: bool = False,
-             program: Program | None = None) -> QuantizeResult:
+             program: Program | None = None, hp: str = "fp32") -> QuantizeResult:
     """Quantize a 2-D float32 tensor with the bundled kernel (or `program`) on the emulator.
 
     `golden` also encodes `x` with the golden model (QuantizeResult.golden) for comparison.
+    `hp` = "bf16" picks the BF16-weight kernel of the arch's lane width (kernel_name); `x`
+    must then hold BF16 values.
     """
     check_choice(fmt, direction)
     arch = arch if isinstance(arch, Arch) else load_arch(arch)
     x = as_tensor(x)
     if program is None:
-        program = load_quant_kernel(kernel_name(fmt, direction), arch)
+        program = load_quant_kernel(kernel_name(fmt, direction, hp, arch), arch)
     codes, stats, tiles = run_kernel(program, arch, x, fmt, direction, backend)
     timing = time_launch(program, arch, stats.slots)
     region, _, _ = output_region(program)
