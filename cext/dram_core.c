@@ -396,6 +396,76 @@ static void finish(dram_state *st)
     st->s.end_cycle = end;
 }
 
+/* The hot path: from record i on, a run of all-bank column commands that needs no other DRAM
+ * command (register-only commands, and with one bank per unit RD / WR that hit the open row)
+ * before the next refresh is due or the chunk fills. Each issues at earliest_all's cycle, as
+ * on the general path, but with that cycle kept per column command in a local (r_c = max over
+ * the commands issued, a at cycle t, of t + g_any[a][c]) and updated as each one issues, so
+ * the run touches the state only at its ends. Returns the index of the first record it did
+ * not schedule. */
+static inline __attribute__((always_inline)) int64_t column_run(dram_state *st, sink *out,
+                                                                const int emit,
+                                                                const pimisa_record *recs,
+                                                                int64_t i, int64_t n,
+                                                                uint64_t base)
+{
+    const int64_t start = i, next_ref = st->next_ref;
+    const int64_t open = st->p.bpu == 1 ? st->part_row[0] : -1;
+    const int64_t(*g)[DRAM_NCMD] = st->g_any;
+    int64_t last = st->last, rd = st->ch[DRAM_RD], wr = st->ch[DRAM_WR], op = st->ch[DRAM_OP];
+    int64_t r_rd = NEVER, r_wr = NEVER, r_op = NEVER, n_rd = 0, n_wr = 0;
+    int a;
+    for (a = 0; a < DRAM_NCMD; a++) {
+        r_rd = MAXT(r_rd, st->ch[a] + g[a][DRAM_RD]);
+        r_wr = MAXT(r_wr, st->ch[a] + g[a][DRAM_WR]);
+        r_op = MAXT(r_op, st->ch[a] + g[a][DRAM_OP]);
+    }
+    for (; i < n && last + 1 < next_ref; i++) {
+        const pimisa_record *r = &recs[i];
+        int64_t t;
+        int cmd;
+        if (r->bank != PIMISA_ALL_BANKS || r->op == OP_BARRIER ||
+            (emit && out->cap - out->len < DRAM_MAX_PER_PIM))
+            break;
+        if (r->op == OP_LD || r->op == OP_ST) {
+            if (open < 0 || base + r->row != (uint64_t)open) break;
+            cmd = r->op == OP_LD ? DRAM_RD : DRAM_WR;
+        } else {
+            cmd = DRAM_OP;
+        }
+        t = MAXT(last + 1, cmd == DRAM_RD ? r_rd : cmd == DRAM_WR ? r_wr : r_op);
+        r_rd = MAXT(r_rd, t + g[cmd][DRAM_RD]);
+        r_wr = MAXT(r_wr, t + g[cmd][DRAM_WR]);
+        r_op = MAXT(r_op, t + g[cmd][DRAM_OP]);
+        if (cmd == DRAM_RD) rd = t, n_rd++;
+        else if (cmd == DRAM_WR) wr = t, n_wr++;
+        else op = t;
+        last = t;
+        if (emit) {
+            dram_cmd *c = &out->buf[out->len++];
+            c->cycle = t;
+            c->row = cmd == DRAM_OP ? -1 : open;
+            c->bank = -1;
+            c->cmd = (uint8_t)cmd;
+            c->col = cmd == DRAM_OP ? 0 : r->col;
+        }
+    }
+    if (i > start) {
+        const int64_t n_op = i - start - n_rd - n_wr;
+        st->last = last;
+        if (n_rd) st->ch[DRAM_RD] = st->all[DRAM_RD] = st->wide[DRAM_RD] = rd;
+        if (n_wr) st->ch[DRAM_WR] = st->all[DRAM_WR] = st->wide[DRAM_WR] = wr;
+        if (n_op) st->ch[DRAM_OP] = st->all[DRAM_OP] = st->wide[DRAM_OP] = op;
+        st->s.commands[DRAM_RD] += n_rd;
+        st->s.commands[DRAM_WR] += n_wr;
+        st->s.commands[DRAM_OP] += n_op;
+        st->s.row_hits += n_rd + n_wr;
+        st->s.mem_all += n_rd + n_wr;
+        st->s.pim_commands += i - start;
+    }
+    return i;
+}
+
 static inline __attribute__((always_inline)) int run(dram_state *st, const pimisa_record *recs,
                                                      int64_t n, int64_t slots,
                                                      int64_t tile_rows, sink *out,
@@ -410,7 +480,12 @@ static inline __attribute__((always_inline)) int run(dram_state *st, const pimis
                                   ? (uint64_t)BASE_LIMIT
                                   : (uint64_t)slot * (uint64_t)tile_rows;
         for (; i < n; i++) {
-            const pimisa_record *r = &recs[i];
+            const pimisa_record *r;
+            if (recs[i].bank == PIMISA_ALL_BANKS && st->last + 1 < st->next_ref) {
+                i = column_run(st, out, emit, recs, i, n, base);
+                if (i == n) break;
+            }
+            r = &recs[i];
             if (emit && out->cap - out->len < DRAM_MAX_PER_PIM) {
                 st->slot = slot;
                 st->index = i;
