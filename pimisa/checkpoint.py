@@ -19,6 +19,12 @@ Writing: per quantized tensor NAME, the output holds
                       (8 ceil(R/16), C)
     NAME.dequantized  float32 (R, C), the values the blocks stand for (with --dequantized)
 
+and for the OCP MX formats (blocks of 32, pimisa.mx.ocplayout) NAME.blocks, uint32, the
+element codes of each block packed as the kernel wrote them (code e at bit e x bits of the
+block's W = bits words), row (R, ceil(C/32), W), column (ceil(R/32), C, W); NAME.scale, uint8,
+the E8M0 scale of each block (255: NaN/Inf block), row (R, ceil(C/32)), column
+(ceil(R/32), C); NAME.dequantized as above (docs/layout.md has both tables).
+
 A .safetensors output also carries metadata `pimisa.format` (e.g. "mx6"), `pimisa.direction`
 and `pimisa.shapes` (JSON: NAME -> [R, C]). The safetensors library has no incremental writer
 (save_file takes every array in memory at once), so the file is written in its documented
@@ -211,15 +217,21 @@ def select(entries: Iterable[Entry], patterns: list[str]) -> tuple[list[Entry], 
 def output_arrays(name: str, shape: tuple[int, int], fmt: str, direction: str,
                   dequantized: bool) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """The arrays written for tensor `name` (see the module docstring)."""
-    rows, cols = padded_shape(shape, BLOCK, direction)
-    wpb = PACKED_FORMATS[fmt].words_per_block
-    if direction == "row":
-        blocks, pairs = (rows, cols // BLOCK), (rows, cols // 2)
+    from pimisa.mx.formats import FORMATS, OcpFormat
+
+    f = FORMATS[fmt]
+    k = f.block_size
+    rows, cols = padded_shape(shape, k, direction)
+    blocks = (rows, cols // k) if direction == "row" else (rows // k, cols)
+    if isinstance(f, OcpFormat):
+        out = {f"{name}.blocks": ((*blocks, f.element_bits), np.dtype(np.uint32)),
+               f"{name}.scale": (blocks, np.dtype(np.uint8))}
     else:
-        blocks, pairs = (rows // BLOCK, cols), (rows // 2, cols)
-    out = {f"{name}.blocks": ((*blocks, wpb), np.dtype(np.uint32)),
-           f"{name}.shared_exp": (blocks, np.dtype(np.uint8)),
-           f"{name}.micro_exp": (pairs, np.dtype(np.uint8))}
+        pairs = (rows, cols // 2) if direction == "row" else (rows // 2, cols)
+        out = {f"{name}.blocks": ((*blocks, PACKED_FORMATS[fmt].words_per_block),
+                                  np.dtype(np.uint32)),
+               f"{name}.shared_exp": (blocks, np.dtype(np.uint8)),
+               f"{name}.micro_exp": (pairs, np.dtype(np.uint8))}
     if dequantized:
         out[f"{name}.dequantized"] = (tuple(shape), np.dtype(np.float32))
     return out

@@ -28,7 +28,8 @@ from pimisa.checkpoint import (
 from pimisa.errors import InputError, PimisaError, UsageError
 from pimisa.executor import Executor
 from pimisa.fileio import atomic_open
-from pimisa.mx.formats import decode
+from pimisa.mx.formats import OcpCodes, decode
+from pimisa.mx.ocplayout import tensor_blocks as ocp_tensor_blocks
 from pimisa.program import Program
 from pimisa.stream import Band, StreamResult, quantize_stream
 from pimisa.tensorio import NpzWriter, SafetensorsWriter
@@ -137,8 +138,13 @@ def make_piece(name: str, direction: str, dequantized: bool) -> Callable[[Band],
     def piece(band: Band) -> BandPiece:
         values = decode(band.codes)
         enc = band.codes
-        arrays = {f"{name}.blocks": tensor_blocks(band.blocks, direction, band.hp.shape),
-                  f"{name}.shared_exp": enc.shared_exp, f"{name}.micro_exp": enc.micro_exp}
+        if isinstance(enc, OcpCodes):
+            arrays = {f"{name}.blocks": ocp_tensor_blocks(band.blocks, enc.fmt, direction,
+                                                          band.hp.shape),
+                      f"{name}.scale": enc.scale}
+        else:
+            arrays = {f"{name}.blocks": tensor_blocks(band.blocks, direction, band.hp.shape),
+                      f"{name}.shared_exp": enc.shared_exp, f"{name}.micro_exp": enc.micro_exp}
         if dequantized:
             arrays[f"{name}.dequantized"] = values
         return BandPiece(arrays, *error_stats(values, band.hp))

@@ -155,10 +155,3 @@ def test_cli_errors(workdir, capsys, extra, message):
                  *extra])
     err = capsys.readouterr().err
     assert code in (1, 2) and message in err and "Traceback" not in err
-
-
-def test_checkpoints_are_refused_for_ocp_formats(workdir, capsys):
-    np.savez("ck.npz", w=np.ones((4, 4), np.float32))
-    assert main(["quantize", "--format", "mxint8", "--direction", "row", "--in", "ck.npz",
-                 "--out", "q.npz"]) == 2
-    assert "checkpoints are quantized to mx9/mx6/mx4 only" in capsys.readouterr().err

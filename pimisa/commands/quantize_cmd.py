@@ -90,8 +90,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="Q.npz|Q.safetensors", type=output_arg,
                    help="a tensor: write dequantized, codes, shared_exp, micro_exp (.npz; OCP "
                    "formats: dequantized, codes, scale); a "
-                   "checkpoint: per tensor NAME.blocks, NAME.shared_exp, NAME.micro_exp "
-                   "(+ NAME.dequantized with --dequantized) as .safetensors or .npz")
+                   "checkpoint: per tensor NAME.blocks and NAME.shared_exp, NAME.micro_exp (OCP "
+                   "formats: NAME.blocks, NAME.scale), + NAME.dequantized with --dequantized, "
+                   "as .safetensors or .npz (docs/layout.md)")
     p.add_argument("--arch", metavar="NAME|FILE", type=input_arg, default=DEFAULT_ARCH,
                    help=f"architecture preset or .toml file (default {DEFAULT_ARCH})")
     p.add_argument("--backend", choices=("auto", "c", "numpy"),
@@ -316,9 +317,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--band must be at least 1, got {args.band}")
     fmt, direction, hp, program = choose(args)
     checkpoint = args.input is not None and is_checkpoint(args.input)
-    if checkpoint and is_ocp(fmt):
-        raise UsageError(f"--format {fmt}: checkpoints are quantized to mx9/mx6/mx4 only; "
-                         "quantize a .npy tensor to the OCP formats")
     if not checkpoint and (args.select or args.dequantized or args.report):
         raise UsageError("--select, --dequantized and --report apply to checkpoints "
                          "(--in *.safetensors or *.npz)")

@@ -20,7 +20,7 @@ tile's place in the row-major tile grid of the zero-padded tensor.
 
 `pimisa run` reads ocp_packed regions back as raw words (one row per tile, like "raw");
 `read_codes` turns the words of a launch into golden-model OcpCodes, `codes_to_words` does the
-reverse.
+reverse; `tensor_blocks` puts a launch's packed blocks in tensor order (checkpoint outputs).
 """
 
 from __future__ import annotations
@@ -200,6 +200,24 @@ def codes_to_words(enc: OcpCodes, lanes: int) -> np.ndarray:
     blocks, scales = _tile_codes(np.asarray(enc.codes), np.asarray(enc.scale), enc.direction,
                                  lanes, grid)
     return _pack(blocks, scales, enc.fmt)
+
+
+def tensor_blocks(tiles: np.ndarray, fmt: OcpFormat | str, direction: str,
+                  shape: tuple[int, int]) -> np.ndarray:
+    """The packed blocks of an (R, C) tensor in tensor order, from its launch's tile words
+    (tiles, words per tile, lanes) as pimisa.mx.quantize.read_output gives them: W words per
+    block of 32 codes (W = element bits), row (R, ceil(C/32), W), column (ceil(R/32), C, W)."""
+    fmt = fmt if isinstance(fmt, OcpFormat) else ocp_format(fmt)
+    lanes = tiles.shape[2]
+    tr, tc = tile_grid32(shape, lanes)
+    wpb = words_per_block(fmt)
+    blocks = tiles[:tr * tc, :SUB32 * wpb].reshape(tr, tc, SUB32, wpb, lanes)
+    rows, cols = shape
+    if direction == "row":  # block (32 tr + b, lanes tc + k)
+        out = blocks.transpose(0, 2, 1, 4, 3).reshape(tr * SUB32, tc * lanes, wpb)
+        return np.ascontiguousarray(out[:rows, :-(-cols // SUB32)])
+    out = blocks.transpose(0, 1, 4, 2, 3).reshape(tr, tc * lanes * SUB32, wpb)  # (tr, column)
+    return np.ascontiguousarray(out[:-(-rows // SUB32), :cols])
 
 
 def read_codes(words: np.ndarray, fmt: OcpFormat | str, direction: str,
