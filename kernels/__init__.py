@@ -104,7 +104,7 @@ def load(spec: str, arch: Arch | str | None = None,
         try:
             return assemble_cached(path, arch, defines)
         except SourceError:
-            _check_width(path, arch, defines)
+            check_width(path, arch, defines)
             raise
     from pimisa.asm import assemble_file
 
@@ -118,7 +118,12 @@ def lane_spec(arch: Arch, lane_bits: int) -> str:
     return f"{base}:{','.join([*fields, f'lane_bits={lane_bits}'])}"
 
 
-def _check_width(path: Path, arch: Arch, defines: dict[str, int] | None) -> None:
+def is_bundled(path: Path) -> bool:
+    """Is `path` one of the bundled kernels' sources?"""
+    return path.parent.resolve() == _directory().resolve() and path.name.endswith(SUFFIX)
+
+
+def check_width(path: Path, arch: Arch, defines: dict[str, int] | None) -> None:
     """UsageError (one line) when a source that does not assemble for `arch` assembles for
     the other lane width: it is a kernel of that width."""
     from pimisa.asm import assemble_path

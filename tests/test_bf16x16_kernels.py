@@ -156,6 +156,14 @@ def test_a_16_bit_kernel_on_32_bit_lanes_is_one_line(capsys):
     assert "--arch hbm3:lane_bits=16" in err
 
 
+@pytest.mark.parametrize("command", ["asm", "time"])
+def test_other_commands_name_the_lane_width_too(capsys, tmp_path, command):
+    out = ["-o", str(tmp_path / "k.pimb")] if command == "asm" else []
+    assert main([command, "mx9_col", "--arch", "hbm2-pim", *out]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "mx9_col.pimasm is written for 32-bit lanes" in err
+
+
 def test_a_broken_kernel_still_lists_its_errors(tmp_path):
     """A source that assembles for neither width keeps its assembler diagnostics."""
     from pimisa.errors import SourceError

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pimisa.arch import Arch, load_arch
 from pimisa.errors import InputError, SourceError, UsageError
 from pimisa.fileio import atomic_open, check_output, input_arg, output_arg, read_stream
-from pimisa.kernels import bundled, resolve
+from pimisa.kernels import bundled, check_width, is_bundled, resolve
 from pimisa.program import Program, load_program
 
 if TYPE_CHECKING:
@@ -121,6 +121,8 @@ def run_asm(args: argparse.Namespace) -> int:
         result = assemble_path(path, arch, defines)
         stem = path.stem
     if result.program is None:
+        if arch is not None and args.source != "-" and is_bundled(path):
+            check_width(path, arch, defines)  # a bundled kernel of the other lane width
         raise SourceError(result.rendered)
     if result.rendered:
         print(result.rendered, file=sys.stderr)
