@@ -203,3 +203,19 @@ def test_jitq_picks_the_kernel_of_the_gpu_lane_width():
     assert narrow.tiles == 1024 * 1024 // 4096 and narrow.seconds > 0
     with pytest.raises(InputError, match="16-bit lanes"):
         pim.block(gpu, [weight], "mx6", "row")
+
+
+@pytest.mark.parametrize(("hp", "want"), [("bf16", "mx6_col_bf16x16"), ("fp32", None)])
+def test_jitq_scenario_on_16_bit_lanes(capsys, tmp_path, hp, want):
+    import json
+
+    sixteen = ["--set", "gpus.mi300x.pim.lane_bits=16", "--set", "gpus.mi300x.pim.lanes=16"]
+    code = main(["jitq", "--model", "gpt3-125m", "--gpu", "mi300x", "--format", "mx6", "--json",
+                 "--cache-dir", str(tmp_path), "--set", f"pim.hp={hp}", *sixteen])
+    out = capsys.readouterr()
+    if want is None:
+        assert code == 1 and "pim.hp fp32" in out.err and "\n" not in out.err.strip()
+        return
+    assert code == 0
+    pim = json.loads(out.out)["results"]["gpt3-125m"]["mi300x"]["mx6"]["pim"]
+    assert pim["col"]["kernel"] == want and pim["row"]["kernel"] == "mx6_row_bf16x16"

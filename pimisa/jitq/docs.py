@@ -462,8 +462,8 @@ def markdown(rows: list[Row], gpus: list[Gpu], model_175b: Model, pim: PimTimer,
         "JSON (`pimisa jitq --json`): `settings` (the options used), `scenario` (`name`, "
         "`fields`: the scenario as loaded, overrides applied), `results` by model, GPU and "
         "format with `setup`, `slack` (pass -> direction -> gpu_us, pim_us, slack_us, "
-        "slack_fraction, min_batch), `row_opens`, `pim` (direction -> tiles, slots, units, "
-        "utilisation), `throughput` and `capacity` (with `savings`), and `claims` (`text`, "
+        "slack_fraction, min_batch), `row_opens`, `pim` (direction -> kernel, tiles, slots, "
+        "units, utilisation), `throughput` and `capacity` (with `savings`), and `claims` (`text`, "
         "`holds`, `evidence`).",
         "",
         "## GPUs",

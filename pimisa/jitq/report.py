@@ -207,8 +207,7 @@ def to_json(rows: list[Row], opts: Options) -> dict[str, object]:
                      "attention_gemms": opts.attention, "backward_gemms": opts.backward,
                      "first_block_hidden": opts.first_block_hidden,
                      "launch": "block" if opts.per_block else "weight",
-                     "kernels": {kernel_name(f, d): opts.kernel(f, d) for f in
-                                 ("mx9", "mx6", "mx4") for d in ("row", "col")},
+                     "kernels": dict(opts.kernels),  # the scenario's; per row: pim.kernel
                      "hp": opts.hp, "additions": list(opts.additions)},
         "results": {},
     }
@@ -220,8 +219,9 @@ def to_json(rows: list[Row], opts: Options) -> dict[str, object]:
             "setup": {"tp": r.setup.tp, "pp": r.setup.pp, "fits": r.fits},
             "slack": slack,
             "row_opens": r.row_opens,
-            "pim": {d: {"tiles": b.tiles, "slots": b.slots, "units": b.units,
-                        "utilisation": b.utilisation} for d, b in r.pim.items()},
+            "pim": {d: {"kernel": opts.kernel(r.fmt, d, lane_bits(r.gpu)), "tiles": b.tiles,
+                        "slots": b.slots, "units": b.units, "utilisation": b.utilisation}
+                    for d, b in r.pim.items()},
             "throughput": r.loss.to_json(),
             "capacity": r.memory.to_json(),
         }
