@@ -13,7 +13,9 @@ Prints, all measured in this run:
     one of the instructions both widths have: elements/s (one element = one lane of one unit
     through one command, so elements/s = lane-ops/s) and each 16-bit figure as a ratio to the
     32-bit one of the same kind of stream (the baseline, measured in the same run). Target: the
-    16-bit lane-ops/s per thread >= the 32-bit one.
+    16-bit lane-ops/s per thread >= the 32-bit one. Where the CPU has F16C, the binary16 ops
+    use its conversions; one more row runs the 16-bit stream on the software conversions
+    (what a CPU without F16C gets).
 
 The stream draws every instruction uniformly (registers, rows, columns, immediates at random;
 a third of the predicable commands predicated): a worst case for branch prediction.
@@ -134,17 +136,21 @@ def lane_widths(n: int, repeat: int) -> None:
     archs = ("hbm3", "hbm3:lane_bits=16")
     print(f"lane widths: the C core, 1 thread, {n} all-bank commands on a full hbm3 stack "
           f"(ratios: to the 32-bit row of the same stream)")
-    backend = CBackend(threads=1)
+    backend, soft = CBackend(threads=1), CBackend(threads=1, soft_fp16=True)
+    fp16 = "F16C conversions" if backend.hardware_fp16() else "software conversions"
+    runs = [(archs[0], backend, ""), (archs[1], backend, f", FP16 by {fp16}")]
+    if backend.hardware_fp16():
+        runs.append((archs[1], soft, ", FP16 by software conversions"))
     for kind, widths in (("every instruction of the width", ()),
                          ("instructions of both widths", LANE_WIDTHS)):
         baseline = 0.0
-        for name in archs:
+        for name, core, note in runs:
             g = load_arch(name).geometry
             recs = stream(n, g, widths=widths)
-            seconds, _ = best_time(backend, random_machine(g), recs, n, repeat)
+            seconds, _ = best_time(core, random_machine(g), recs, n, repeat)
             rate = n * g.total_units * g.lanes / seconds
             baseline = baseline or rate
-            print(f"  {kind:<31} {name:<18} {g.lanes:>2} x {g.lane_bits}-bit lanes: "
+            print(f"  {kind:<31} {name:<18} {g.lanes:>2} x {g.lane_bits}-bit lanes{note}: "
                   f"{rate:.3g} elements/s = lane-ops/s per thread ({rate / baseline:.2f}x), "
                   f"{seconds / n * 1e9:.0f} ns per command")
 

@@ -31,7 +31,7 @@ typedef struct {
     uint64_t rows; uint64_t tile_rows;
     uint32_t cols; uint32_t lanes; uint32_t nv; uint32_t nm;
     uint32_t channels; uint32_t units_per_channel; uint32_t banks; uint32_t banks_per_unit;
-    uint32_t lane_bits;
+    uint32_t lane_bits; uint32_t soft_fp16;
     ...;
 } emu_machine;
 typedef struct {
@@ -66,6 +66,7 @@ typedef struct {
 #define EMU_F_LANES ...
 uint32_t emu_op_info(uint32_t op);
 int emu_has_definition(uint32_t op, uint32_t lane_bits);
+int emu_hardware_fp16(void);
 int emu_run(const emu_machine *m, const pimisa_record *recs, uint64_t n, uint64_t begin,
             uint64_t end, int nthreads, emu_status *status);
 """

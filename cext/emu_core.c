@@ -19,7 +19,9 @@
  * Each thread decodes (and checks) CHUNK_CMDS commands at a time, then runs them over one tile
  * of TILE_LANES lanes after another. Units of one 32-byte vector (8 x 32 or 16 x 16 lanes,
  * every preset) take single-pass vector kernels (GCC vector extensions); other lane counts
- * take the scalar loops. The differential tests exercise all of them against the numpy twin.
+ * take the scalar loops. On x86-64 CPUs with F16C the 16-bit context is stamped once more with
+ * the CPU's binary16 conversions (run_job_16c; emu_machine.soft_fp16 keeps the software ones).
+ * The differential and oracle tests exercise all of them against the numpy twin.
  * Each lane, mask and compare definition is one line of cext/lane_ops.def, stamped into every
  * context (scalar and vector, per lane width, by cext/emu_width.inc; mask words) by defining
  * LANE_OP / MASK_OP / COND_OP and the helpers its expressions use; the operand table, flags,
@@ -41,8 +43,11 @@
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(EMU_NO_CLONES)
 #define EMU_CLONES __attribute__((target_clones("avx2", "default")))
+#define EMU_F16C 1 /* a third 16-bit context on the CPU's binary16 conversions */
+#include <immintrin.h>
 #else
 #define EMU_CLONES
+#define EMU_F16C 0
 #endif
 #define INLINE static inline __attribute__((always_inline))
 
@@ -202,6 +207,14 @@ INLINE v8i slo16(v16h v) { return (v8i)((v8u)v << 16) >> 16; }
 INLINE v8i shi16(v16h v) { return (v8i)v >> 16; }
 INLINE v16h join16(v8u lo, v8u hi) { return (v16h)((lo & 0xFFFFu) | (hi << 16)); }
 
+/* OR of the 8 lanes of r, by a shuffle tree (a loop over the lanes stays scalar). */
+INLINE uint32_t or8(v8u r) {
+    r |= __builtin_shufflevector(r, r, 4, 5, 6, 7, 0, 1, 2, 3);
+    r |= __builtin_shufflevector(r, r, 2, 3, 0, 1, 6, 7, 4, 5);
+    r |= __builtin_shufflevector(r, r, 1, 0, 3, 2, 5, 4, 7, 6);
+    return r[0];
+}
+
 /* The 16-bit per-lane shifts on one half (amounts >= 16: 0, 0, the sign fill). Values below
  * 2^31 compare signed here and below: one instruction, where an unsigned compare takes three. */
 INLINE v8u shlv16(v8u a, v8u s) { return (a << (s & 15u)) & ~(v8u)((v8i)s > 15); }
@@ -314,6 +327,7 @@ static uint32_t decode_chunk(job_t *j, uint64_t t, cmd_t *cmds) {
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 
+#define RUN_TARGET EMU_CLONES
 #define W 32
 #define LT uint32_t
 #define ST int32_t
@@ -334,17 +348,61 @@ static uint32_t decode_chunk(job_t *j, uint64_t t, cmd_t *cmds) {
 #define FN(name) CAT(name, _16)
 #include "emu_width.inc"
 
+#if EMU_F16C
+/* The 16-bit context once more, for x86-64 CPUs with AVX2 and F16C: binary16 ops convert with
+ * vcvtph2ps (exact) and vcvtps2ph (round to nearest even, whatever MXCSR says), then take the
+ * canonical NaN. Everything else is the same source as run_job_16. */
+#pragma GCC push_options
+#pragma GCC target("avx2,f16c")
+INLINE __m256 h2f_lo(v16h a) { return _mm256_cvtph_ps(_mm256_castsi256_si128((__m256i)a)); }
+INLINE __m256 h2f_hi(v16h a) { return _mm256_cvtph_ps(_mm256_extracti128_si256((__m256i)a, 1)); }
+INLINE v16h f2h_join(__m256 lo, __m256 hi) {
+    const int rne = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    const v16h h = (v16h)_mm256_set_m128i(_mm256_cvtps_ph(hi, rne), _mm256_cvtps_ph(lo, rne));
+    return (h & ~(v16h)((v16s)(h & 0x7FFFu) > 0x7C00)) |
+           ((v16h)((v16s)(h & 0x7FFFu) > 0x7C00) & PIMISA_CANONICAL_NAN_F16);
+}
+#undef VHALF_H
+#define VHALF_H(a, op, b) f2h_join(h2f_lo(a) op h2f_lo(b), h2f_hi(a) op h2f_hi(b))
+#define EMU_ISA_VARIANT
+#undef RUN_TARGET
+#define RUN_TARGET
+#define W 16
+#define LT uint16_t
+#define ST int16_t
+#define VL 16
+#define VT v16h
+#define VS v16s
+#define LANE_BITSV LANE_BITS16
+#define FN(name) CAT(name, _16c)
+#include "emu_width.inc"
+#undef EMU_ISA_VARIANT
+#pragma GCC pop_options
+#endif
+
 int emu_has_definition(uint32_t op, uint32_t lane_bits) {
     if (lane_bits == 32) return has_definition_32(op);
     if (lane_bits == 16) return has_definition_16(op);
     return 0;
 }
 
+int emu_hardware_fp16(void) {
+#if EMU_F16C
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+#else
+    return 0;
+#endif
+}
+
 static void run_job(job_t *j) {
-    if (j->m->lane_bits == 16)
-        run_job_16(j);
-    else
+    if (j->m->lane_bits == 32)
         run_job_32(j);
+#if EMU_F16C
+    else if (!j->m->soft_fp16 && emu_hardware_fp16())
+        run_job_16c(j);
+#endif
+    else
+        run_job_16(j);
 }
 
 static void *job_main(void *p) {
@@ -375,7 +433,7 @@ static int machine_ok(const emu_machine *m) {
 
 int emu_run(const emu_machine *m, const pimisa_record *recs, uint64_t n, uint64_t begin,
             uint64_t end, int nthreads, emu_status *status) {
-    job_t jobs[MAX_THREADS];
+    job_t jobs[MAX_THREADS] = {{0}};
     pthread_t threads[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     uint32_t units, t, nt;

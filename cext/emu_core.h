@@ -39,6 +39,7 @@ typedef struct {
     uint32_t banks;       /* banks per channel */
     uint32_t banks_per_unit;
     uint32_t lane_bits;   /* 32 or 16 */
+    uint32_t soft_fp16;   /* 1: binary16 conversions in software even on a CPU with F16C */
 } emu_machine;
 
 typedef struct {
@@ -57,6 +58,8 @@ typedef struct {
 /* emu_op_info(op): PIMISA_OPINFO[op] (semantics class and EMU_F_* flags, emu_isa.h). */
 uint32_t emu_op_info(uint32_t op);
 int emu_has_definition(uint32_t op, uint32_t lane_bits);
+/* 1 when the 16-bit FP16 ops run on the CPU's F16C conversions (x86-64 with AVX2 and F16C). */
+int emu_hardware_fp16(void);
 int emu_run(const emu_machine *m, const pimisa_record *recs, uint64_t n, uint64_t begin,
             uint64_t end, int nthreads, emu_status *status);
 

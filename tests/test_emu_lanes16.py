@@ -23,7 +23,8 @@ from pimisa.isa import BY_MNEMONIC, CONDITIONS, RECORD_DTYPE, TABLE
 from pimisa.testing import lane_arrays
 
 BF16 = ml_dtypes.bfloat16
-BACKENDS = {"c": CBackend(threads=1), "numpy": NumpyBackend()}
+BACKENDS = {"c": CBackend(threads=1), "c-soft-fp16": CBackend(threads=1, soft_fp16=True),
+            "numpy": NumpyBackend()}
 
 
 def geometry(lanes: int) -> Geometry:

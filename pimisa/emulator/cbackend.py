@@ -80,13 +80,22 @@ def _load(name: str) -> ModuleType:
 
 
 class CBackend:
-    """Executes steps of a launch in the C core; `threads` caps the threads (default: CPUs)."""
+    """Executes steps of a launch in the C core; `threads` caps the threads (default: CPUs).
+
+    `soft_fp16` runs the binary16 ops on the software conversions even where the CPU has F16C
+    (`hardware_fp16()`), so the tests check both paths on one machine.
+    """
 
     name = "c"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, soft_fp16: bool = False) -> None:
         self._mod = load_core()
         self.threads = max(1, threads or os.cpu_count() or 1)
+        self.soft_fp16 = soft_fp16
+
+    def hardware_fp16(self) -> bool:
+        """True when this backend's binary16 ops use the CPU's F16C conversions."""
+        return not self.soft_fp16 and bool(self._mod.lib.emu_hardware_fp16())
 
     def c_machine(self, machine: Machine) -> tuple[object, list[object]]:
         """The core's emu_machine for `machine`, and the buffers it points into (keep them)."""
@@ -98,6 +107,7 @@ class CBackend:
         m.mem, m.vregs = bufs[0], bufs[1]
         m.masks = ffi.cast("uint32_t *", bufs[2])
         m.lane_bits = g.lane_bits
+        m.soft_fp16 = int(self.soft_fp16)
         m.mem_words, m.vreg_words, m.mask_words = (a.size for a in arrays)
         m.rows, m.tile_rows = machine.rows, machine.tile_rows
         m.cols, m.lanes = g.cols, g.lanes
