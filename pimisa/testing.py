@@ -365,7 +365,8 @@ def _tensor_strategy(region, geometry: Geometry, shared: dict) -> st.SearchStrat
 # Input strategies by layout name: f(region, geometry, shared) where `shared` holds what the
 # inputs of one example have in common ("shape": the 2-D tensor shape of tensor layouts,
 # "tiles": the row count of raw inputs). A layout object may instead define a method
-# `strategy(region, geometry, shared)`.
+# `strategy(region, geometry, shared)`; a layout derived from one of these (a user's subclass
+# of Raw, say) draws as its nearest base does.
 LAYOUT_STRATEGIES = {"raw": _raw_strategy, "hp16": _tensor_strategy, "hp32": _tensor_strategy}
 
 
@@ -379,6 +380,12 @@ def input_strategy(region, geometry: Geometry, shared: dict) -> st.SearchStrateg
     if own is not None:
         return own(region, geometry, shared)
     make = LAYOUT_STRATEGIES.get(region.layout)
+    if make is None:
+        from pimisa.layout import LAYOUTS
+
+        bases = {type(LAYOUTS[name]): f for name, f in LAYOUT_STRATEGIES.items()
+                 if name in LAYOUTS}
+        make = next((bases[c] for c in type(layout).__mro__ if c in bases), None)
     if make is None:
         raise InputError(f"input {region.name!r}: no input strategy for layout "
                          f"{region.layout!r}; give one in the reference module's STRATEGIES")

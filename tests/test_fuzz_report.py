@@ -220,3 +220,18 @@ def test_cli_report_names_element_and_call_sites(tmp_path, capsys):
     assert re.search(r"expected  .*: code 0x[7f]e, ", out)  # +-448 saturated one code low
     assert re.search(r"got       .*: code 0x[7f]d, ", out)
     assert f"in expansion of macro 'quantize_tile' from {path}:16:1" in out
+
+
+def test_bf16_kernel_on_16_bit_lanes_names_the_half_word(tmp_path):
+    # mx9_row_bf16x16: 16-bit words; word 1 of block 0 of lane 0 holds stream bits 16..31,
+    # element 0's code from bit 16 on
+    arch16 = fuzz_arch(load_arch("hbm3:lane_bits=16"))
+    path, line = _copy(tmp_path, "mx9_row_bf16x16", None,
+                       ["mset m1, 0b1", "li v15, 1", "st v15, [HP_ROWS, 1] ?m1"])
+    program = load_quant_kernel(str(path), arch16)
+    failure = check_launch(program, arch16, np.zeros((2, 20), np.float32), "mx9", "row")
+    assert failure is not None and failure.element == (0, 0)
+    assert failure.words[0].what == "the code of W[0, 0]"
+    assert "lane 0: region 'Q' word 1 " in failure.words[0].where
+    assert failure.words[0].where.endswith("= 0x00000001, expected 0x00000000")
+    assert failure.words[0].source == f"{path}:{line}:1"

@@ -73,6 +73,27 @@ def test_entry_point_from_the_cli(plugin, tmp_path):
     assert b.dtype == np.float32 and b[0, -1] == 1.0
 
 
+def test_a_plugin_layout_is_fuzzed_with_its_base_strategy(plugin):
+    from pimisa.arch import load_arch
+    from pimisa.mx.fuzzing import fuzz, fuzz_arch
+    from pimisa.references import LoadedReference
+
+    arch = fuzz_arch(load_arch("hbm3"))
+    program = assemble_source(KERNEL.replace("layout=rev_test, like=A", "like=A"), arch=arch)
+    seen = []
+
+    def last_lanes(inputs):  # B (raw) gets word 0 of A's tiles: A's rows reversed, 8 lanes
+        a = inputs["A"]
+        seen.append(a.shape)
+        out = np.zeros_like(a)
+        out[:, :8] = a[:, ::-1][:, :8]
+        return out
+
+    report = fuzz(program, arch, LoadedReference(last_lanes, "ref"), "numpy", 10, seed=2)
+    assert report.failure is None and report.examples == 10
+    assert all(len(s) == 2 and s[1] == 256 for s in seen)  # raw arrays: tiles x 256 words
+
+
 def test_a_broken_plugin_is_named(plugin):
     (plugin / "revlayout.py").write_text("raise RuntimeError('broken on purpose')\n")
     with pytest.raises(InputError, match="layout plug-in 'rev'.*broken on purpose"):
