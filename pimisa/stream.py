@@ -44,7 +44,7 @@ from pimisa.mx.quantize import (
     kernel_name,
     kernel_regions,
     load_quant_kernel,
-    lp_words,
+    packed_bytes,
     read_output,
     subtile_columns,
     tile_grid_of,
@@ -382,7 +382,7 @@ def quantize_stream(
     result = StreamResult(
         fmt, direction, shape, arch, tr * tc, -(-shape[0] // rows_per_band), rows_per_band,
         band_slots, len(program), runner.backend.name, pim_time(program, arch, total_slots),
-        lp_words(fmt, tr * tc, subtiles) * 4, golden,
+        packed_bytes(fmt, tr * tc, subtiles, g.lane_bits), golden,
         blocks=blocks_of(shape, direction, height))
     remote = getattr(x, "remote_bands", False)
     local = executor is None or isinstance(executor, SerialExecutor)

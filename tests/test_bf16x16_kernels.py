@@ -219,3 +219,18 @@ def test_jitq_scenario_on_16_bit_lanes(capsys, tmp_path, hp, want):
     assert code == 0
     pim = json.loads(out.out)["results"]["gpt3-125m"]["mi300x"]["mx6"]["pim"]
     assert pim["col"]["kernel"] == want and pim["row"]["kernel"] == "mx6_row_bf16x16"
+
+
+@pytest.mark.parametrize("fmt", ["mx9", "mx6", "mx4"])
+def test_footprint_is_the_nominal_one_on_16_bit_lanes(fmt):
+    """16-bit words hold an MX block exactly (E and the micro-exponents in one, m + 1 for the
+    codes): full tiles take the format's nominal bits per element, where 32-bit words pad MX9
+    to 10."""
+    x = _edge_tensor(fmt, 9)[:32, :256]
+    x[~np.isfinite(x)] = 1.0
+    nominal = {"mx9": 9, "mx6": 6, "mx4": 4}[fmt]
+    r = quantize(x, fmt, "row", ARCH, "c", hp="bf16")
+    assert r.tiles == 2 and r.bits_per_element == nominal
+    assert r.lp_bytes == 2 * 16 * 16 * nominal * 2  # tiles x blocks x lanes x words x 2 bytes
+    wide = quantize(x, fmt, "row", load_arch("hbm2-pim:lane_bits=32"), "c", hp="bf16")
+    assert wide.bits_per_element == {"mx9": 10, "mx6": 6, "mx4": 4}[fmt]

@@ -83,7 +83,7 @@ class QuantizeResult(Footprint):
     stats: RunStats
     timing: TimingSummary
     arch: Arch
-    lp_bytes: int  # packed words the kernel wrote x 4
+    lp_bytes: int  # bytes of the packed words the kernel wrote (packed_bytes)
     golden: Codes | None = None
 
     def mismatched_blocks(self) -> int:
@@ -262,14 +262,21 @@ def read_output(region: Region, words: np.ndarray, fmt: str, direction: str,
     return blocks_to_codes(blocks, declared, direction, shape), blocks
 
 
-def lp_words(fmt: str, tiles: int, subtiles: int) -> int:
-    """Packed words `tiles` tiles of `subtiles` sub-tiles take in format `fmt` (what the
-    kernel writes: blocks and their scales)."""
+def packed_bytes(fmt: str, tiles: int, subtiles: int, lane_bits: int = 32) -> int:
+    """Bytes of the packed words `tiles` tiles of `subtiles` sub-tiles take in format `fmt`
+    (what the kernel writes: blocks and their scales). On 16-bit lanes an MX block is cut
+    into 16-bit words (pimisa.layout16: 9, 6, 4 for MX9, MX6, MX4), on 32-bit lanes into
+    32-bit words."""
     if is_ocp(fmt):
         from pimisa.mx.ocplayout import ocp_format, tile_words
 
-        return tiles * subtiles * tile_words(ocp_format(fmt))
-    return tiles * tile_height(fmt) * subtiles * PACKED_FORMATS[fmt].words_per_block
+        return tiles * subtiles * tile_words(ocp_format(fmt)) * 4
+    blocks = tiles * tile_height(fmt) * subtiles
+    if lane_bits == 16:
+        from pimisa.layout16 import halfwords_per_block
+
+        return blocks * halfwords_per_block(PACKED_FORMATS[fmt]) * 2
+    return blocks * PACKED_FORMATS[fmt].words_per_block * 4
 
 
 def run_kernel(program: Program, arch: Arch, x: np.ndarray, fmt: str, direction: str,
@@ -304,10 +311,10 @@ def quantize(x: np.ndarray, fmt: str, direction: str, arch: Arch | str = DEFAULT
     codes, stats, tiles = run_kernel(program, arch, x, fmt, direction, backend)
     timing = time_launch(program, arch, stats.slots)
     region, _, _ = output_region(program)
-    lp_bytes = lp_words(fmt, tiles, subtile_columns(region, arch)) * 4
+    lp = packed_bytes(fmt, tiles, subtile_columns(region, arch), arch.geometry.lane_bits)
     ref = encode(x, fmt, direction) if golden else None
     return QuantizeResult(fmt, direction, x.shape, codes, decode(codes), tiles, stats, timing,
-                          arch, lp_bytes, ref)
+                          arch, lp, ref)
 
 
 def _per_block(a: np.ndarray, direction: str, size: int) -> np.ndarray:
