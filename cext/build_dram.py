@@ -19,7 +19,7 @@ typedef struct {
     int64_t gap[...];
     int64_t tCCD_col, tREFI, rd_done, wr_done;
     int32_t banks, bank_groups, rows, bpu;
-    int32_t lookahead;
+    int32_t lookahead, per_bank;
 } dram_params;
 
 typedef struct {
@@ -31,7 +31,7 @@ typedef struct {
 } dram_cmd;
 
 typedef struct {
-    int64_t commands[6];
+    int64_t commands[...];
     int64_t all_bank_act, all_bank_pre;
     int64_t row_hits, row_misses, row_conflicts;
     int64_t mem_all, mem_single;

@@ -1,7 +1,8 @@
 /* DRAM command scheduler core (see dram_core.h and docs/dram.md).
  *
  * One channel, commands in program order, one command per cycle on the command bus. Each PIM
- * record becomes at most DRAM_MAX_PER_PIM DRAM commands: an optional refresh (PRE all + REF),
+ * record becomes at most DRAM_MAX_PER_PIM DRAM commands: an optional refresh (PRE all + REF,
+ * or under per-bank refresh PRE of the bank due + REFpb),
  * the row management of an open-row policy (PRE + ACT, all-bank or per-bank), the early PREs
  * of other parts an all-bank command to one part makes in idle cycles (bpu > 1), and the column
  * command (RD, WR, or the register-only OP). Every command issues at the earliest cycle that
@@ -79,6 +80,7 @@ int dram_init(dram_state *st, const dram_params *p)
     st->per_group = p->banks / p->bank_groups;
     st->last = -1;
     st->next_ref = p->tREFI > 0 ? p->tREFI : INT64_MAX;
+    st->ref_cmd = p->per_bank ? DRAM_REFPB : DRAM_REF;
     for (c = 0; c < DRAM_NCMD; c++) {
         st->ch[c] = st->all[c] = st->wide[c] = NEVER;
         for (b = 0; b < DRAM_MAX_PARTS; b++) st->part[b][c] = st->spart[b][c] = NEVER;
@@ -230,10 +232,19 @@ static void activate_one(dram_state *st, sink *out, const int emit, int b, int64
     }
 }
 
+/* The refresh that is due: REF (every bank closed first), or REFpb of the next bank in turn
+ * (that bank closed first). */
 static void refresh(dram_state *st, sink *out, const int emit)
 {
-    if (st->n_open) precharge_all(st, out, emit);
-    issue(st, out, emit, earliest_all(st, DRAM_REF), DRAM_REF, -1, -1, 0);
+    if (st->p.per_bank) {
+        const int b = st->ref_bank;
+        if (st->open_row[b] >= 0) precharge_one(st, out, emit, b);
+        issue(st, out, emit, earliest_one(st, DRAM_REFPB, b), DRAM_REFPB, b, -1, 0);
+        st->ref_bank = b + 1 == st->p.banks ? 0 : b + 1;
+    } else {
+        if (st->n_open) precharge_all(st, out, emit);
+        issue(st, out, emit, earliest_all(st, DRAM_REF), DRAM_REF, -1, -1, 0);
+    }
     st->next_ref += st->p.tREFI;
 }
 
@@ -258,7 +269,7 @@ static int64_t miss_act(const dram_state *st, int b, int k, int need_pre)
  * commands to DRAM_MAX_PER_PIM. */
 static inline int straddles(const dram_state *st, int64_t act)
 {
-    return act >= st->next_ref && st->ch[DRAM_REF] != st->last;
+    return act >= st->next_ref && st->ch[st->ref_cmd] != st->last;
 }
 
 /* Unit row of the memory record at position q of the launch (slot q / n), or -1 for any
@@ -392,6 +403,7 @@ static void finish(dram_state *st)
     end = MAXT(end, st->ch[DRAM_WR] + p->wr_done);
     end = MAXT(end, MAXT(MAXT(st->ch[DRAM_RD], st->ch[DRAM_WR]), st->ch[DRAM_OP]) + p->tCCD_col);
     end = MAXT(end, st->ch[DRAM_REF] + p->gap[DRAM_RULE_tRFC]);
+    end = MAXT(end, st->ch[DRAM_REFPB] + p->gap[DRAM_RULE_tRFCpb]);
     end = MAXT(end, st->ch[DRAM_PRE] + p->gap[DRAM_RULE_tRP]);
     st->s.end_cycle = end;
 }
@@ -546,7 +558,8 @@ static char *put_int(char *p, int64_t v)
 int64_t dram_format_csv(const dram_cmd *cmds, int64_t n, int32_t channel, char *buf,
                         int64_t cap, int64_t *used)
 {
-    static const char *const names[DRAM_NCMD] = {"ACT", "PRE", "REF", "RD", "WR", "OP"};
+    static const char *const names[DRAM_NCMD] = {"ACT", "PRE", "REF", "RD", "WR", "OP",
+                                                  "REFpb"};
     char *p = buf;
     int64_t i;
     for (i = 0; i < n && cap - (p - buf) >= DRAM_CSV_LINE_MAX; i++) {

@@ -19,7 +19,8 @@
 #define DRAM_MAX_BANKS 256
 #define DRAM_MAX_GROUPS 64
 #define DRAM_MAX_PARTS 64   /* banks per PIM unit */
-/* Most DRAM commands one PIM command can produce: PRE (all) + REF + ACT + column command, or
+/* Most DRAM commands one PIM command can produce: PRE (all, or of the bank a REFpb is due
+ * for) + REF (or REFpb) + ACT + column command, or
  * PRE + ACT of its part, the early PREs of the other parts, and the column command. */
 #define DRAM_MAX_PER_PIM (DRAM_MAX_PARTS + 2)
 /* Longest CSV line dram_format_csv writes, newline included. */
@@ -27,7 +28,7 @@
 
 /* Command codes (the trace's `command` column, in this order). */
 enum { DRAM_ACT = 0, DRAM_PRE = 1, DRAM_REF = 2, DRAM_RD = 3, DRAM_WR = 4, DRAM_OP = 5,
-       DRAM_NCMD = 6 };
+       DRAM_REFPB = 6, DRAM_NCMD = 7 };
 
 /* dram_run results: done, chunk buffer full (call again), or an error. */
 enum { DRAM_DONE = 0, DRAM_FULL = 1, DRAM_EPARAM = -1, DRAM_EBANK = -2, DRAM_EROW = -3,
@@ -37,11 +38,12 @@ enum { DRAM_DONE = 0, DRAM_FULL = 1, DRAM_EPARAM = -1, DRAM_EBANK = -2, DRAM_ERO
 typedef struct {
     int64_t gap[DRAM_NRULES];  /* each rule's gap (0: absent), pimisa.dram.rules.gaps */
     int64_t tCCD_col;  /* one PIM command slot (the end of the last column command) */
-    int64_t tREFI;     /* refresh interval (0: no refresh) */
+    int64_t tREFI;     /* refresh interval, tREFIpb under per-bank refresh (0: no refresh) */
     int64_t rd_done;   /* RD issue -> last data beat: CL + nBL */
     int64_t wr_done;   /* WR issue -> last data beat: CWL + nBL */
     int32_t banks, bank_groups, rows, bpu;
     int32_t lookahead; /* PIM commands an all-bank command looks ahead to close other parts */
+    int32_t per_bank;  /* refresh one bank at a time (REFpb, banks in turn) instead of all */
 } dram_params;
 
 /* One scheduled DRAM command (16 bytes; numpy mirror in pimisa.dram.core.CMD_DTYPE). */
@@ -67,7 +69,8 @@ typedef struct {
     int64_t slot, index;          /* resume position */
     int64_t err_index;            /* record index of an error */
     int64_t last;                 /* cycle of the last issued command (-1: none) */
-    int64_t next_ref;             /* cycle at which the next REF is due */
+    int64_t next_ref;             /* cycle at which the next REF (or REFpb) is due */
+    int32_t ref_cmd, ref_bank;    /* DRAM_REF or DRAM_REFPB; the bank the next REFpb is for */
     /* Last issue cycle of each command code: on the channel, by an all-bank command, by a
      * command touching every bank group (all-bank or part), by a part command (bank k of every
      * PIM unit) per part, and by a single-bank command per bank, per bank group and per part.

@@ -4,9 +4,10 @@ Bundled presets live in `pimisa/presets/*.toml`; a user may pass the path of the
 the same shape. Validation reports every bad field at once (unknown key, wrong type,
 impossible value), one line each.
 
-Any geometry field of a preset can be overridden where an architecture is named:
-`NAME:FIELD=VALUE[,FIELD=VALUE...]` (e.g. `hbm2-pim:lane_bits=32`, `hbm3:lane_bits=16`), the
-same for a file (`my.toml:lane_bits=16`); the overridden architecture is validated like a file
+Any geometry field of a preset, and its refresh mode, can be overridden where an architecture
+is named: `NAME:FIELD=VALUE[,FIELD=VALUE...]` (e.g. `hbm2-pim:lane_bits=32`, `hbm3:lane_bits=16`,
+`hbm3:refresh=per-bank`), the same for a file (`my.toml:lane_bits=16`); the overridden
+architecture is validated like a file
 and keeps the whole spec as its name, so a kernel assembled for it records how to rebuild it.
 """
 
@@ -103,6 +104,12 @@ class Timing:
     tREFI: int
     nBL: int
     tRTW: int | None = None  # absent: derived as CL + nBL + 2 - CWL
+    # Refresh: "all-bank" (REF every tREFI, tRFC) or "per-bank" (REFpb to the next bank in
+    # turn every tREFIpb, tRFCpb; tRREFD between a REFpb and the next REFpb or ACT).
+    refresh: str = "all-bank"
+    tRFCpb: int = 0
+    tREFIpb: int = 0
+    tRREFD: int = 0
 
     @property
     def rtw(self) -> int:
@@ -110,6 +117,21 @@ class Timing:
         if self.tRTW is not None:
             return self.tRTW
         return max(self.CL + self.nBL + 2 - self.CWL, 0)
+
+    @property
+    def per_bank(self) -> bool:
+        """Whether refresh is per bank (REFpb)."""
+        return self.refresh == "per-bank"
+
+    def scheduled(self) -> dict[str, object]:
+        """The fields the scheduler uses, by name: the per-bank refresh numbers only under
+        per-bank refresh (what fingerprints and recorded workloads hash, so presets that
+        refresh all banks hash as before those fields existed)."""
+        fields = dataclasses.asdict(self)
+        if not self.per_bank:
+            for name in PER_BANK_FIELDS:
+                del fields[name]
+        return fields
 
 
 @dataclass(frozen=True)
@@ -141,7 +163,9 @@ class Arch:
         }
 
 
-_OPTIONAL = {"tRTW", "lanes", "lane_bits"}
+PER_BANK_FIELDS = ("refresh", "tRFCpb", "tREFIpb", "tRREFD")
+REFRESH_MODES = ("all-bank", "per-bank")
+_OPTIONAL = {"tRTW", "lanes", "lane_bits", *PER_BANK_FIELDS}
 
 # Upper bound of every preset field (the lower bound is 0; some fields check more below):
 # sizes far beyond any real device, and timing values that fit the schedulers' 32-bit gaps.
@@ -164,6 +188,13 @@ def _check_section(
     for key, value in table.items():
         if key not in fields:
             errors.append(f"{where}: [{section}] unknown key {key!r}")
+            continue
+        if key == "refresh":
+            if value not in REFRESH_MODES:
+                errors.append(f"{where}: [{section}] refresh must be one of "
+                              f"{', '.join(map(repr, REFRESH_MODES))}, got {str(value)[:24]!r}")
+            else:
+                values[key] = value
             continue
         want_float = key == "tCK_ns"
         ok = isinstance(value, (int, float)) if want_float else isinstance(value, int)
@@ -233,6 +264,8 @@ def _check_timing(t: Timing, errors: list[str], where: str) -> None:
         errors.append(f"{where}: [timing] tRAS ({t.tRAS}) cannot exceed tRC ({t.tRC})")
     if t.tREFI and t.tRFC >= t.tREFI:
         errors.append(f"{where}: [timing] tRFC ({t.tRFC}) must be below tREFI ({t.tREFI})")
+    if t.per_bank and not (t.tREFIpb and t.tRFCpb):
+        errors.append(f"{where}: [timing] refresh = 'per-bank' needs tRFCpb and tREFIpb")
 
 
 def parse_arch(doc: dict[str, object], where: str) -> Arch:
@@ -271,18 +304,21 @@ def preset_names() -> list[str]:
     return sorted(f.name[:-5] for f in files if f.name.endswith(".toml"))
 
 
-def _split_overrides(spec: str) -> tuple[str, dict[str, int]]:
+def _split_overrides(spec: str) -> tuple[str, dict[str, int | str]]:
     """`NAME:FIELD=VALUE,...` -> (NAME, {FIELD: VALUE}); no `:...=` part: no overrides."""
     base, colon, tail = spec.rpartition(":")
     if not colon or "=" not in tail or not base:
         return spec, {}
-    overrides: dict[str, int] = {}
+    overrides: dict[str, int | str] = {}
     fields = {f.name for f in dataclasses.fields(Geometry)}
     for item in tail.split(","):
         key, eq, value = (part.strip() for part in item.partition("="))
+        if eq and key == "refresh":
+            overrides[key] = value  # a [timing] choice, checked with the preset
+            continue
         if not eq or key not in fields:
             raise InputError(f"architecture {spec!r}: {item.strip()!r} is not FIELD=VALUE with a "
-                             f"geometry field ({', '.join(sorted(fields))})")
+                             f"geometry field ({', '.join(sorted(fields))}) or refresh")
         try:
             overrides[key] = int(value, 0)
         except ValueError:
@@ -300,7 +336,7 @@ def load_arch(spec: str | Path | None = None) -> Arch:
     return arch
 
 
-def _load_base(text_spec: str, overrides: dict[str, int], full: str) -> Arch:
+def _load_base(text_spec: str, overrides: dict[str, int | str], full: str) -> Arch:
     if text_spec.endswith(".toml") or "/" in text_spec:
         path = Path(text_spec)
         text = read_text(path, "preset")
@@ -315,6 +351,9 @@ def _load_base(text_spec: str, overrides: dict[str, int], full: str) -> Arch:
         where = f"preset {text_spec}"
     doc = parse_toml(text, where)
     if overrides:
+        timing = doc.get("timing")
+        if "refresh" in overrides and isinstance(timing, dict):
+            timing["refresh"] = overrides.pop("refresh")
         geometry = doc.get("geometry")
         if isinstance(geometry, dict):
             if "lane_bits" in overrides and "lanes" not in overrides:

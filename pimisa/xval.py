@@ -56,7 +56,7 @@ class Workload:
         arch = self.arch()
         geometry = dataclasses.asdict(arch.geometry)
         geometry.pop("lane_bits")
-        text = json.dumps([geometry, dataclasses.asdict(arch.timing),
+        text = json.dumps([geometry, arch.timing.scheduled(),
                            list(self.requests)])
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -124,6 +124,7 @@ def pim_add(elements: int) -> tuple[Request, ...]:
     return tuple(out)
 
 
+PER_BANK = "hbm3:refresh=per-bank"
 FAW_TIMING = (("tRCD_RD", 3), ("tRCD_WR", 3), ("tRRD_S", 6), ("tRRD_L", 8), ("tFAW", 40))
 
 WORKLOADS: dict[str, Workload] = {w.name: w for w in (
@@ -155,6 +156,15 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in (
     Workload("refresh_row_switch", "hbm3", "refresh between row switches (2 tREFI)",
              _switches("R", 4, 160)),
     Workload("mixed", "hbm3", "every rule above, random order (seeded)", _mixed(400)),
+    Workload("refpb_rd", PER_BANK, "tREFIpb, tRFCpb, REFpb PRE (row hits over 10 tREFIpb)",
+             _hits(False, [0], 1024)),
+    Workload("refpb_bg_round_robin_rd", PER_BANK,
+             "tREFIpb, tRFCpb, REFpb PRE in 4 bank groups (over 14 tREFIpb)",
+             _hits(False, [0, 4, 8, 12], 2048)),
+    Workload("refpb_act_burst", PER_BANK, "tRREFD, tRFCpb among ACT bursts (tRRD_S, tFAW)",
+             _act_burst(32)),
+    Workload("refpb_row_switch", PER_BANK, "REFpb between row switches (8 tREFIpb)",
+             _switches("R", 4, 48)),
     Workload("pim_add_16384", "hbm2-pim", "PIMSimulator ADD, 16384 elements per channel",
              pim_add(16384)),
     Workload("pim_add_65536", "hbm2-pim", "PIMSimulator ADD, 65536 elements per channel",
@@ -192,6 +202,13 @@ DEVIATIONS: dict[tuple[str, str], Deviation] = {
     ("ramulator2", "refresh_row_switch"): Deviation(
         "design", "half-cycle ACT", "as for row_switch_rd (160 rows: 160 cycles)", 0.980,
         0.995),
+    ("ramulator2", "refpb_act_burst"): Deviation(
+        "design", "REFpb timing", "Ramulator's refresh manager sends a due REFpb at the due "
+        "tick with priority (HBM34PerBankRefresh::tick, priority_send), so its PRE and the "
+        "REFpb issue inside another request's ACT -> RD wait and their order with the "
+        "request's own PRE changes; pimisa refreshes between PIM commands (the first at 442 "
+        "against Ramulator's 416, and the bank's next ACT tRFCpb after it). With a row miss "
+        "per request, every REFpb meets one; plus the half-cycle ACT (512 ACTs)", 0.930, 0.945),
     ("pimsim", "pim_add_65536"): Deviation(
         "design", "refresh", "PIMSimulator issues REF the cycle after the PRE that closes the "
         "rows (src/CommandQueue.cpp line 416: a REF is always issuable; process_refresh, line "

@@ -9,6 +9,7 @@ import pytest
 
 from pimisa.arch import load_arch, parse_arch, preset_names
 from pimisa.cli import main
+from pimisa.dram.tracefile import preset_fingerprint
 from pimisa.errors import InputError
 
 
@@ -98,6 +99,29 @@ def test_lane_widths_and_overrides():
                           ("hbm3:lanes=16", r"must equal lanes x lane_bits \(16 x 32")]:
         with pytest.raises(InputError, match=message):
             load_arch(spec)
+
+
+def test_refresh_modes():
+    """hbm3 refreshes all banks by default and per bank on request (Ramulator 2's numbers);
+    a preset without per-bank numbers cannot, and only the two modes exist. All-bank presets
+    fingerprint as before the per-bank fields existed."""
+    base, pb = load_arch("hbm3"), load_arch("hbm3:refresh=per-bank,channels=4")
+    assert (base.timing.refresh, base.timing.per_bank) == ("all-bank", False)
+    assert pb.timing.per_bank and pb.geometry.channels == 4
+    assert (pb.timing.tRFCpb, pb.timing.tREFIpb, pb.timing.tRREFD) == (320, 390, 8)
+    assert "tRFCpb" not in base.timing.scheduled() and pb.timing.scheduled()["tRFCpb"] == 320
+    assert preset_fingerprint(base) != preset_fingerprint(pb)
+    for spec, message in [
+            ("hbm3:refresh=sometimes", "refresh must be one of 'all-bank', 'per-bank', got "
+                                       "'sometimes'"),
+            ("hbm2-pim:refresh=per-bank", "refresh = 'per-bank' needs tRFCpb and tREFIpb")]:
+        with pytest.raises(InputError, match=message):
+            load_arch(spec)
+    doc = _doc()
+    doc["geometry"]["lanes"] = 8
+    doc["timing"]["refresh"] = 1
+    with pytest.raises(InputError, match="refresh must be one of"):
+        parse_arch(doc, "x.toml")
 
 
 def test_unreadable_and_invalid_files(tmp_path):

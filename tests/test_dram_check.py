@@ -155,6 +155,36 @@ def test_refresh_rules() -> None:
     assert check("0,0,-1,ACT,0,-1", "45,0,-1,PRE,-1,-1", "72,0,-1,REF,-1,-1").ok
 
 
+PER_BANK = load_arch("hbm3:refresh=per-bank")
+
+
+def test_per_bank_refresh_rules() -> None:
+    """Per-bank refresh: REFpb only to a closed bank, tRFCpb before its bank's next ACT (not
+    another bank's: tRREFD), tRRD_S after an ACT anywhere; each bank refreshed at its own
+    rate (tREFIpb x 16 banks = 6240 cycles), by its REFpbs or a REF."""
+    def per_bank(*lines: str):
+        return check_schedule(parse_trace_csv(csv(*lines)), PER_BANK)
+
+    assert per_bank("0,0,3,REFpb,-1,-1", "320,0,3,ACT,0,-1", "400,0,3,PRE,-1,-1").ok
+    assert per_bank("0,0,3,REFpb,-1,-1", "319,0,3,ACT,0,-1").rules_broken() == {"tRFCpb"}
+    assert per_bank("0,0,3,REFpb,-1,-1", "8,0,4,ACT,0,-1").ok
+    assert per_bank("0,0,3,REFpb,-1,-1", "7,0,4,ACT,0,-1").rules_broken() == {"tRREFD"}
+    assert per_bank("0,0,3,REFpb,-1,-1", "7,0,4,REFpb,-1,-1").rules_broken() == {"tRREFD"}
+    assert per_bank("0,0,3,ACT,0,-1", "3,0,4,REFpb,-1,-1").rules_broken() == {"tRRD_S"}
+    result = per_bank("0,0,3,ACT,0,-1", "100,0,3,REFpb,-1,-1")
+    assert result.rules_broken() == {"bank-closed"}
+    assert (result.violations[0].line, result.violations[0].other) == (3, 2)
+    # Bank 5 never refreshed over 10 x 6240 cycles while the others are: only bank 5 breaks.
+    refs = [f"{c + 9 * b},0,{b},REFpb,-1,-1" for c in range(0, 62400, 6240) for b in range(16)
+            if b != 5]  # 9 cycles apart (tRREFD 8)
+    result = per_bank(*refs, "62400,0,-1,OP,-1,-1")
+    assert result.rules_broken() == {"refresh-gap", "refresh-rate"}
+    assert all(v.message.startswith("bank 5: ") for v in result.violations)
+    # A REF refreshes every bank.
+    assert per_bank(*[f"{k * 6240},0,-1,REF,-1,-1" for k in range(1, 11)],
+                    "63000,0,-1,OP,-1,-1").ok
+
+
 def test_no_refresh_rule_without_trefi() -> None:
     """tREFI 0 in a user preset: no refresh, so no refresh rule; lpddr5x refreshes now."""
     arch = dataclasses.replace(HBM3, timing=dataclasses.replace(HBM3.timing, tREFI=0))
@@ -191,6 +221,7 @@ def test_limit_keeps_the_total() -> None:
         (csv("0,0,-1,ACT,32768,-1"), ":2: row outside 0..32767"),
         (csv("0,0,-1,ACT,0,-1", "40,0,-1,RD,0,32"), ":3: col outside 0..31"),
         (csv("0,0,3,REF,-1,-1"), ":2: REF must name bank -1"),
+        (csv("0,0,-1,REFpb,-1,-1"), ":2: REFpb must name one bank"),
         (csv("-1,0,-1,OP,-1,-1"), ":2: negative cycle"),
     ],
 )

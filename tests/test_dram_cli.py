@@ -72,7 +72,7 @@ def test_time_json(capsys, pimb: Path) -> None:
     summary = time_launch(kernel(), arch, 8)
     assert doc["cycles"] == summary.cycles and doc["ns"] == summary.cycles * 1.0
     assert doc["commands"] == dict(summary.commands)
-    assert set(doc["commands"]) == {"ACT", "PRE", "REF", "RD", "WR", "OP"}
+    assert set(doc["commands"]) == {"ACT", "PRE", "REF", "RD", "WR", "OP", "REFpb"}
     # 8 slots x (96 RD + 8 WR) all-bank commands, one word per unit (8 per channel), 16 channels
     assert doc["bytes_moved"] == 8 * 104 * 8 * 32 * 16
 

@@ -366,6 +366,35 @@ def test_a_row_miss_that_would_straddle_the_refresh_refreshes_first() -> None:
     assert (summary.row_misses, summary.row_conflicts, summary.refreshes) == (2, 0, 1)
 
 
+def test_per_bank_refresh_closes_and_refreshes_one_bank_while_others_work() -> None:
+    """hbm3 refreshing per bank, tREFIpb 100 (tRFCpb 320, tRREFD 8): ld bank 0 (ACT 0, RD 31),
+    OPs to bank 4 (another bank group) from RD + tCCD_S = 33, tCCD_L apart, up to 101; the
+    REFpb of bank 0 is due: PRE bank 0 at 102, REFpb at PRE + tRP = 128. Bank 4 goes on at 129
+    and 133 (no rule holds it). The next ld to bank 0 must open its row again at REFpb +
+    tRFCpb = 448, after the next refresh is due (200), so the REFpb of bank 1 goes first, at
+    REFpb + tRREFD = 136; then ACT 448, RD 479."""
+    arch = variant("hbm3", refresh="per-bank", tREFIpb=100)
+    bank4 = encode("add", {"rd": 0, "ra": 0, "rb": 1}, bank=4)
+    got, cycles = schedule(arch, [ld(0, 0, 0)] + [bank4] * 20 + [ld(0, 1, 0)])
+    assert [(c, b, name) for c, b, name, *_ in got if name != "OP"] == [
+        (0, 0, "ACT"), (31, 0, "RD"), (102, 0, "PRE"), (128, 0, "REFpb"), (136, 1, "REFpb"),
+        (448, 0, "ACT"), (479, 0, "RD")]
+    assert [c for c, _, name, *_ in got if name == "OP"] == [*range(33, 102, 4), 129, 133]
+    assert cycles == 479 + 22
+
+
+def test_per_bank_refresh_takes_the_banks_in_turn() -> None:
+    """Every tREFIpb the next bank is refreshed, bank 0 first, wrapping after the last, each
+    REFpb in a free bus cycle between register-only OPs 4 cycles apart (0 .. 1996), which it
+    does not delay: 19 refreshes due (100 .. 1900); the summary counts them."""
+    arch = variant("hbm3", refresh="per-bank", tREFIpb=100)
+    got, _ = schedule(arch, [op()] * 500)
+    banks = [b for _, b, name, *_ in got if name == "REFpb"]
+    assert banks == [i % 16 for i in range(19)]
+    assert [c for c, _, name, *_ in got if name == "OP"] == list(range(0, 2000, 4))
+    assert time_launch(program([op()] * 500), arch).refreshes == 19
+
+
 def test_tile_slots_shift_rows() -> None:
     """Slot s adds s x tile_rows: a 2-row tile run in 2 slots touches rows 0, 1, 2, 3."""
     got, _ = schedule(load_arch("hbm3"), [ld(0, 0), ld(1, 0)], slots=2, tile_rows=2)

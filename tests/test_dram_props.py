@@ -1,6 +1,7 @@
-"""Property tests of the scheduler: random streams for every preset (and two "tight" variants
-where tRRD, tFAW, tRC and refresh bind often) must pass the independent checker, match the
-plain-Python reference scheduler, and issue every command as early as the rules allow."""
+"""Property tests of the scheduler: random streams for every preset (and "tight" variants
+where tRRD, tFAW, tRC and refresh bind often, one of them refreshing per bank) must pass the
+independent checker, match the plain-Python reference scheduler, and issue every command as
+early as the rules allow."""
 
 from __future__ import annotations
 
@@ -29,17 +30,24 @@ TILE_ROWS = 3
 TIGHT = {"tRCD_RD": 3, "tRCD_WR": 2, "tRAS": 20, "tRP": 6, "tRC": 40, "tRTP_L": 8, "tWR": 9,
          "tRRD_S": 5, "tRRD_L": 9, "tFAW": 40, "tREFI": 700, "tRFC": 60, "tRTW": 7,
          "tWTR_L": 5, "tWTR_S": 2}
-ARCHS = ["hbm3", "hbm2-pim", "lpddr5x", "hbm3-tight", "hbm2-pim-tight"]
+# Per-bank refresh, tight: a REFpb every 40 cycles, 30 long, 3 apart
+TIGHT_PB = {"refresh": "per-bank", "tREFIpb": 40, "tRFCpb": 30, "tRREFD": 3}
+ARCHS = ["hbm3", "hbm2-pim", "lpddr5x", "hbm3-tight", "hbm2-pim-tight", "hbm3:refresh=per-bank",
+         "hbm3-pb-tight", "hbm2-pim-pb-tight"]
+TIGHT_ARCHS = ("hbm3-tight", "hbm2-pim-tight", "hbm3-pb-tight", "hbm2-pim-pb-tight")
 
 
 @cache
 def arch_named(name: str) -> Arch:
-    """A bundled preset, or `<preset>-tight`: the preset with the TIGHT timing."""
+    """A bundled preset, or `<preset>-tight`: the preset with the TIGHT timing, or
+    `<preset>-pb-tight`: that refreshing per bank with the TIGHT_PB timing."""
     if not name.endswith("-tight"):
         return load_arch(name)
-    base = load_arch(name.removesuffix("-tight"))
+    base = load_arch(name.removesuffix("-tight").removesuffix("-pb"))
     timing = {k: v for k, v in dataclasses.asdict(base.timing).items() if v is not None}
     timing.update(TIGHT)
+    if name.endswith("-pb-tight"):
+        timing.update(TIGHT_PB)
     return parse_arch({"name": name, "geometry": dataclasses.asdict(base.geometry),
                        "timing": timing}, "test")
 
@@ -146,7 +154,7 @@ def test_each_timing_rule_is_caught_somewhere() -> None:
     every movable command exposes every timing rule of the table at least once."""
     caught: set[str] = set()
     rng = np.random.default_rng(7)
-    for name in ("hbm3-tight", "hbm2-pim-tight"):
+    for name in TIGHT_ARCHS:
         arch = arch_named(name)
         g = arch.geometry
         for single_share in (0.1, 0.9):
@@ -161,7 +169,7 @@ def test_each_timing_rule_is_caught_somewhere() -> None:
     assert caught >= GAP_RULES, GAP_RULES - caught
 
 
-@pytest.mark.parametrize("name", ["hbm3", "hbm2-pim-tight"])
+@pytest.mark.parametrize("name", ["hbm3", "hbm2-pim-tight", "hbm3-pb-tight"])
 @given(data=st.data())
 def test_chunking_does_not_change_the_schedule(name: str, data: st.DataObject) -> None:
     """Any chunk size gives the same commands, and the statistics-only path the same stats."""

@@ -48,8 +48,11 @@ def test_every_simulator_recorded():
 
 @pytest.mark.parametrize("sim", ["dramsim3", "ramulator2"])
 def test_dram_simulators_cover_every_dram_workload(sim):
+    """Every DRAM workload is recorded on both, but the per-bank refresh ones (refpb_*) on
+    Ramulator 2 only (its HBM3 has REFpb; DRAMsim3 was not run with per-bank refresh)."""
     recorded = set(xval.references(sim)["workloads"])
-    assert recorded == {n for n in xval.WORKLOADS if not n.startswith("pim_add_")}
+    assert recorded == {n for n in xval.WORKLOADS if not n.startswith("pim_add_") and
+                        (sim == "ramulator2" or not n.startswith("refpb_"))}
 
 
 def _row(pimisa: int, reference: int, deviation: xval.Deviation | None) -> xval.Row:

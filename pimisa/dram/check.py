@@ -31,8 +31,8 @@ from pimisa.errors import InputError
 from pimisa.fileio import read_regular
 
 HEADER = ",".join(COLUMNS).encode()
-NAMES = ("ACT", "PRE", "REF", "RD", "WR", "OP")
-ACT, PRE, REF, RD, WR, OP = range(6)
+NAMES = ("ACT", "PRE", "REF", "RD", "WR", "OP", "REFpb")
+ACT, PRE, REF, RD, WR, OP, REFPB = range(7)
 ALL = -1  # bank of an all-bank command and of REF
 # With k > 1 banks per PIM unit, bank -2 - p is an all-bank command to part p of every unit
 # (bank unit x k + p): with k = 2, -2 the even banks and -3 the odd ones.
@@ -183,6 +183,7 @@ def _validate(trace: Trace, arch: Arch, where: str) -> None:
         ((trace.bank < lowest) | (trace.bank >= g.banks),
          f"bank outside {lowest}..{g.banks - 1}"),
         ((k == REF) & (trace.bank != -1), "REF must name bank -1 (all banks)"),
+        ((k == REFPB) & (trace.bank < 0), "REFpb must name one bank"),
         (has_row & ((trace.row < 0) | (trace.row >= g.rows)), f"row outside 0..{g.rows - 1}"),
         (has_col & ((trace.col < 0) | (trace.col >= g.cols)), f"col outside 0..{g.cols - 1}"),
     ]
@@ -327,8 +328,13 @@ def _check_channel(idx: np.ndarray, trace: Trace, arch: Arch, out: _Collector) -
         sub = sub[k[sub] != OP]
         _check_rows(idx[sub], k[sub], r[sub], out)
     _check_window(idx, c, k, b, arch, out)
-    if arch.timing.tREFI:
-        _check_refresh(idx, c, k, arch.timing.tREFI, out)
+    t = arch.timing
+    if t.per_bank:
+        for bank in range(g.banks):  # each bank refreshed by its REFpbs (or a REF)
+            _check_refresh(idx, c, (k == REF) | ((k == REFPB) & (b == bank)),
+                           t.tREFIpb * g.banks, out, f"bank {bank}: ")
+    elif t.tREFI:
+        _check_refresh(idx, c, k == REF, t.tREFI, out)
 
 
 def _check_rows(idx: np.ndarray, k: np.ndarray, r: np.ndarray, out: _Collector) -> None:
@@ -340,7 +346,7 @@ def _check_rows(idx: np.ndarray, k: np.ndarray, r: np.ndarray, out: _Collector) 
     bad = np.flatnonzero(access & ~(is_open & (open_row == r)))
     earlier = np.where(is_open, act, pre)[bad]
     out.pairs_of("row-open", idx[bad], np.where(earlier >= 0, idx[earlier], -1))
-    bad = np.flatnonzero(((k == ACT) | (k == REF)) & is_open)
+    bad = np.flatnonzero(np.isin(k, (ACT, REF, REFPB)) & is_open)
     out.pairs_of("bank-closed", idx[bad], idx[act[bad]])
 
 
@@ -364,10 +370,11 @@ def _check_window(idx: np.ndarray, c: np.ndarray, k: np.ndarray, b: np.ndarray,
         out.pairs_of(rule.name, idx[acts[order[bad]]], idx[acts[order[start[bad]]]])
 
 
-def _check_refresh(idx: np.ndarray, c: np.ndarray, k: np.ndarray, refi: int,
-                   out: _Collector) -> None:
-    """The refresh rate of one channel over the cycles [0, last command]."""
-    refs = np.flatnonzero(k == REF)
+def _check_refresh(idx: np.ndarray, c: np.ndarray, refreshed: np.ndarray, refi: int,
+                   out: _Collector, what: str = "") -> None:
+    """The refresh rate of one channel (or, `what` naming it, of one bank) over the cycles
+    [0, last command]: `refreshed` marks the commands that refresh it."""
+    refs = np.flatnonzero(refreshed)
     last = len(c) - 1
     first = out.trace.first_line
     lines = np.concatenate([[0], idx[refs] + first, [idx[last] + first]])
@@ -376,7 +383,7 @@ def _check_refresh(idx: np.ndarray, c: np.ndarray, k: np.ndarray, refi: int,
         start = "the start" if j == 0 else f"REF on line {lines[j]}"
         end = "the last command" if j == len(refs) else "the next REF"
         out.text(Violation("refresh-gap", int(lines[j + 1]), int(lines[j]),
-                           f"{int(points[j + 1] - points[j])} cycles from {start} "
+                           f"{what}{int(points[j + 1] - points[j])} cycles from {start} "
                            f"(cycle {int(points[j])}) to {end} (cycle {int(points[j + 1])}); "
                            f"at most 9 x tREFI = {9 * refi}"))
     # Windows (r_i, r_j) between REFs (or the start / end) hold j - i - 1 REFs over
@@ -389,7 +396,8 @@ def _check_refresh(idx: np.ndarray, c: np.ndarray, k: np.ndarray, refi: int,
         i = int(np.argmin(h[:j]))
         span = int(r[j] - r[i] - 1)
         out.text(Violation("refresh-rate", int(lines[j]), int(lines[i]),
-                           f"{j - i - 1} REFs in the {span} cycles from cycle {int(r[i] + 1)} "
+                           f"{what}{j - i - 1} REFs in the {span} cycles from cycle "
+                           f"{int(r[i] + 1)} "
                            f"to {int(r[j] - 1)}; at least floor(T / tREFI) - 8 = "
                            f"{span // refi - 8} needed"))
 

@@ -19,7 +19,7 @@ from pimisa.dram import rules
 from pimisa.errors import InputError
 from pimisa.isa import RECORD_DTYPE
 
-CMD_NAMES = ("ACT", "PRE", "REF", "RD", "WR", "OP")
+CMD_NAMES = rules.CMDS
 CMD_DTYPE = np.dtype(
     [("cycle", "<i8"), ("row", "<i4"), ("bank", "<i2"), ("cmd", "u1"), ("col", "u1")]
 )
@@ -66,13 +66,14 @@ class CoreStats:
 
 def core_params(arch: Arch) -> dict[str, object]:
     """The scheduler's numbers for a preset: every rule's gap (pimisa.dram.rules), the
-    refresh interval, the end-of-launch latencies, the geometry and the part look-ahead."""
+    refresh mode and interval, the end-of-launch latencies, the geometry and the part
+    look-ahead."""
     t, g = arch.timing, arch.geometry
     gap = rules.gaps(arch)
     return {
         "gap": [gap[r.name] for r in rules.RULES],
         "tCCD_col": t.tCCD_L,
-        "tREFI": t.tREFI,
+        "tREFI": t.tREFIpb if t.per_bank else t.tREFI,
         "rd_done": t.CL + t.nBL,
         "wr_done": t.CWL + t.nBL,
         "banks": g.banks,
@@ -80,13 +81,15 @@ def core_params(arch: Arch) -> dict[str, object]:
         "rows": g.rows,
         "bpu": g.banks_per_pim_unit,
         "lookahead": rules.PART_LOOKAHEAD,
+        "per_bank": int(t.per_bank),
     }
 
 
 def nominal_lengths(arch: Arch) -> dict[str, int]:
-    """Nominal duration of ACT, PRE and REF in cycles (trace slices): tRCD_RD, tRP, tRFC."""
+    """Nominal duration of ACT, PRE, REF and REFpb in cycles (trace slices): tRCD_RD, tRP,
+    tRFC, tRFCpb."""
     t = arch.timing
-    return {"tRCD_RD": t.tRCD_RD, "tRP": t.tRP, "tRFC": t.tRFC}
+    return {"tRCD_RD": t.tRCD_RD, "tRP": t.tRP, "tRFC": t.tRFC, "tRFCpb": t.tRFCpb}
 
 
 def _locate_default(index: int) -> str:

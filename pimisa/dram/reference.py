@@ -37,7 +37,9 @@ class ReferenceScheduler:
         self.gap = gaps(arch)
         self.slot = t.tCCD_L
         self.rd_done, self.wr_done = t.CL + t.nBL, t.CWL + t.nBL
-        self.refi = t.tREFI
+        self.per_bank = t.per_bank
+        self.refi = t.tREFIpb if t.per_bank else t.tREFI
+        self.ref_bank = 0  # the bank the next REFpb is for
         # (preceding command, scope, gap) of every rule a command follows (gap 0: absent)
         self.terms = {c: [(p, r.scope, self.gap[r.name]) for r in RULES
                           if c in r.nxt and not r.window and self.gap[r.name] for p in r.prev]
@@ -136,9 +138,18 @@ class ReferenceScheduler:
         return t
 
     def _refresh(self) -> None:
-        if any(r >= 0 for r in self.open_row):
-            self._precharge(-1)
-        self._issue("REF", -1)
+        """The refresh that is due: REF of every bank, or REFpb of the next bank in turn
+        (per-bank refresh), the banks closed first."""
+        if self.per_bank:
+            bank = self.ref_bank
+            if self.open_row[bank] >= 0:
+                self._precharge(bank)
+            self._issue("REFpb", bank)
+            self.ref_bank = (bank + 1) % self.banks
+        else:
+            if any(r >= 0 for r in self.open_row):
+                self._precharge(-1)
+            self._issue("REF", -1)
         assert self.next_ref is not None
         self.next_ref += self.refi
 
@@ -156,7 +167,7 @@ class ReferenceScheduler:
             self.row_hits += 1
         else:
             self.row_misses += 1
-            just_refreshed = bool(self.commands) and self.commands[-1][2] == "REF"
+            just_refreshed = bool(self.commands) and self.commands[-1][2] in ("REF", "REFpb")
             if self.next_ref is not None and not just_refreshed and \
                     self._miss_act(bank) >= self.next_ref:
                 self._refresh()  # the miss would straddle the refresh due time: refresh first
@@ -215,4 +226,5 @@ class ReferenceScheduler:
         column = max(last["RD"], last["WR"], last["OP"])
         return max(self.last + 1, last["RD"] + self.rd_done, last["WR"] + self.wr_done,
                    column + self.slot, last["REF"] + self.gap["tRFC"],
+                   last["REFpb"] + self.gap["tRFCpb"],
                    last["PRE"] + self.gap["tRP"])

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from pimisa.arch import Arch
 
-CMDS = ("ACT", "PRE", "REF", "RD", "WR", "OP")  # the C core's command codes, in this order
+CMDS = ("ACT", "PRE", "REF", "RD", "WR", "OP", "REFpb")  # the C core's command codes, in order
 SCOPES = ("bank", "group", "channel")
 COLUMN = ("RD", "WR", "OP")
 
@@ -44,15 +44,17 @@ RULES: tuple[Rule, ...] = (
     Rule("tRCD_WR", ("ACT",), ("WR",), "bank", "tRCD_WR", "ACT -> WR of the row it opened"),
     Rule("tRAS", ("ACT",), ("PRE",), "bank", "tRAS", "ACT -> PRE: the row stays open tRAS"),
     Rule("tRC", ("ACT",), ("ACT",), "bank", "tRC", "ACT -> next ACT of the same bank"),
-    Rule("tRC_REF", ("ACT",), ("REF",), "bank", "tRC",
-         "ACT -> REF: the row cycle ends before a refresh (Ramulator 2, DRAMsim3)"),
+    Rule("tRC_REF", ("ACT",), ("REF", "REFpb"), "bank", "tRC",
+         "ACT -> REF or REFpb: the row cycle ends before a refresh (Ramulator 2, DRAMsim3)"),
     Rule("tRTP", ("RD",), ("PRE",), "bank", "tRTP_L",
          "RD -> PRE of the bank read (a PRE closes only its own bank: tRTP_S never applies)"),
     Rule("tWR", ("WR",), ("PRE",), "bank", "CWL + nBL + tWR",
          "WR -> PRE: write recovery after the last data beat"),
-    Rule("tRP", ("PRE",), ("ACT", "REF"), "bank", "tRP", "PRE -> ACT or REF of the bank"),
+    Rule("tRP", ("PRE",), ("ACT", "REF", "REFpb"), "bank", "tRP",
+         "PRE -> ACT, REF or REFpb of the bank"),
     Rule("tRRD_L", ("ACT",), ("ACT",), "group", "tRRD_L", "ACT -> ACT in the same bank group"),
-    Rule("tRRD_S", ("ACT",), ("ACT",), "channel", "tRRD_S", "ACT -> ACT in any bank group"),
+    Rule("tRRD_S", ("ACT",), ("ACT", "REFpb"), "channel", "tRRD_S",
+         "ACT -> ACT (or REFpb, Ramulator 2's HBM3) in any bank group"),
     Rule("tFAW", ("ACT",), ("ACT",), "channel", "tFAW",
          "at most 4 ACTs in any tFAW cycles (an all-bank or part ACT counts as 4)", window=4),
     Rule("tCCD_L", COLUMN, COLUMN, "group", "tCCD_L",
@@ -65,6 +67,10 @@ RULES: tuple[Rule, ...] = (
     Rule("tWTR_S", ("WR",), ("RD",), "channel", "CWL + nBL + tWTR_S",
          "WR -> RD in any bank group, after the last data beat"),
     Rule("tRFC", ("REF",), CMDS, "channel", "tRFC", "REF -> any next command"),
+    Rule("tRFCpb", ("REFpb",), ("ACT", "PRE"), "bank", "tRFCpb",
+         "REFpb -> the next ACT or PRE of the bank refreshed (per-bank refresh)"),
+    Rule("tRREFD", ("REFpb",), ("REFpb", "ACT"), "channel", "tRREFD",
+         "REFpb -> REFpb or ACT of any bank (Ramulator 2's HBM3)"),
 )
 
 BY_NAME = {r.name: r for r in RULES}
@@ -82,8 +88,10 @@ CHECKS: dict[str, str] = {
     "row-open": "RD/WR only to a bank whose open row is the command's row",
     "bank-closed": "ACT only to a closed bank; REF only with every bank closed",
     "refresh-gap": "at most 9 x tREFI from the start to the first REF, between REFs, and "
-                   "from the last REF to the end",
-    "refresh-rate": "at least floor(T / tREFI) - 8 REFs in any run of T cycles",
+                   "from the last REF to the end (per-bank refresh: per bank, its REFpbs, "
+                   "with tREFI = tREFIpb x banks)",
+    "refresh-rate": "at least floor(T / tREFI) - 8 REFs in any run of T cycles (per-bank "
+                    "refresh: per bank, as above)",
 }
 
 

@@ -55,7 +55,7 @@ class TimingSummary:
             row_hits=stats.row_hits,
             row_misses=stats.row_misses,
             row_conflicts=stats.row_conflicts,
-            refreshes=stats.commands["REF"],
+            refreshes=stats.commands["REF"] + stats.commands["REFpb"],
             bus_utilization=sum(stats.commands.values()) / stats.cycles if stats.cycles else 0.0,
             bytes_moved=moved,
             bandwidth_gbps=moved / ns if ns else 0.0,
@@ -78,8 +78,9 @@ class TimingSummary:
             "schedule, counts are per channel",
             f"time         {self.cycles} cycles = {self.ns:.1f} ns",
             f"commands     {total}: ACT {c['ACT']} ({self.all_bank_acts} all-bank), "
-            f"PRE {c['PRE']} ({self.all_bank_pres} all-bank), REF {c['REF']}, RD {c['RD']}, "
-            f"WR {c['WR']}, OP {c['OP']}",
+            f"PRE {c['PRE']} ({self.all_bank_pres} all-bank), REF {c['REF']}, "
+            + (f"REFpb {c['REFpb']}, " if c["REFpb"] else "")
+            + f"RD {c['RD']}, WR {c['WR']}, OP {c['OP']}",
             f"rows         {self.row_hits} hits, {self.row_misses} misses "
             f"({self.row_conflicts} closing another row)",
             f"refreshes    {self.refreshes}",

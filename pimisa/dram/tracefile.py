@@ -36,7 +36,7 @@ NAME_COLUMNS = ("slot", "index", "pim", "source")
 def preset_fingerprint(arch: Arch) -> str:
     """16 hex digits identifying a preset's geometry and timing (not its name or file)."""
     doc = {"geometry": dataclasses.asdict(arch.geometry),
-           "timing": dataclasses.asdict(arch.timing)}
+           "timing": arch.timing.scheduled()}
     text = json.dumps(doc, sort_keys=True).encode()
     return hashlib.blake2b(text, digest_size=8).hexdigest()
 

@@ -131,7 +131,8 @@ class ChromeWriter:
         self.cut = False
         self.us = arch.timing.tCK_ns / 1000.0
         self.nominal = np.array([p["tRCD_RD"], p["tRP"], p["tRFC"], p["tCCD_col"],
-                                 p["tCCD_col"], p["tCCD_col"]], dtype=np.int64).clip(min=1)
+                                 p["tCCD_col"], p["tCCD_col"], p["tRFCpb"]],
+                                dtype=np.int64).clip(min=1)
         self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         # Per record: the name of its OP slices, and its args after "slot".
         self._op_name = [json.dumps(p) for p in names.pim] if names else []

@@ -5,8 +5,9 @@ pimisa.xval from pimisa's own preset numbers, runs the simulator (given the path
 built, outside the repository), reads the issue cycle of every DRAM command it reports and
 records the cycle count with its provenance. The cycle count of a run is the end of the last
 command up to the last column command (RD issue + CL + nBL, WR + CWL + nBL, PRE + tRP,
-REF + tRFC, any other + 1), counted from the simulator's first command: the rule pimisa uses
-for `cycles` (its first command issues at cycle 0), applied to the simulator's schedule.
+REF + tRFC, REFpb + tRFCpb, any other + 1), counted from the simulator's first command: the
+rule pimisa uses for `cycles` (its first command issues at cycle 0), applied to the
+simulator's schedule.
 Maintenance commands a simulator issues after the stream has ended are not counted, nor the
 cycles a request takes to reach its controller's queue.
 """
@@ -22,13 +23,14 @@ from pathlib import Path
 from pimisa.arch import Arch
 from pimisa.xval import REFERENCE_DIR
 
-Command = tuple[int, str]  # (issue cycle in tCK, "ACT" | "PRE" | "RD" | "WR" | "REF")
+Command = tuple[int, str]  # (issue cycle in tCK, "ACT" | "PRE" | "RD" | "WR" | "REF" | "REFpb")
 
 
 def end_cycle(commands: Iterable[Command], arch: Arch) -> int:
     """End of the last command up to the last column command, from the first command."""
     t = arch.timing
-    done = {"RD": t.CL + t.nBL, "WR": t.CWL + t.nBL, "PRE": t.tRP, "REF": t.tRFC}
+    done = {"RD": t.CL + t.nBL, "WR": t.CWL + t.nBL, "PRE": t.tRP, "REF": t.tRFC,
+            "REFpb": t.tRFCpb}
     cmds = list(commands)
     last = max(i for i, (_, name) in enumerate(cmds) if name in ("RD", "WR"))
     return max(cycle + done.get(name, 1) for cycle, name in cmds[:last + 1]) - cmds[0][0]

@@ -25,24 +25,30 @@ from common import end_cycle, parser, sha256, write_references
 from pimisa.arch import Arch
 from pimisa.xval import TITLES, WORKLOADS, Workload, pimisa_cycles
 
-NAMES = {"ACT": "ACT", "PREpb": "PRE", "PREab": "PRE", "RD": "RD", "WR": "WR", "REFab": "REF"}
+NAMES = {"ACT": "ACT", "PREpb": "PRE", "PREab": "PRE", "RD": "RD", "WR": "WR", "REFab": "REF",
+         "REFpb": "REFpb"}
 TICKS_PER_CK = 2  # HBM3's tick_multiplier
 SETUP = ("Ramulator's HBM34 controller and HBM3 device with pimisa's numbers, one "
          "pseudo-channel, FR-FCFS with one-entry read and write buffers fed one request at a "
          "time (each sent after the previous RD / WR issued), so it cannot reorder; open row; "
-         "all-bank refresh every tREFI. Its HBM3 model keeps half-cycle row commands "
-         "(ACT 1.5 tCK) and separate row and column buses.")
+         "all-bank refresh every tREFI (on a per-bank refresh preset its HBM34PerBankRefresh: "
+         "a REFpb to the next bank in turn every tREFIpb). Its HBM3 model keeps half-cycle row "
+         "commands (ACT 1.5 tCK) and separate row and column buses.")
 WORKLOAD_NAMES = [n for n in WORKLOADS if not n.startswith("pim_add_")]
 
 
 def timing(arch: Arch) -> dict[str, int]:
-    """Ramulator 2 HBM3 timing overrides: pimisa's numbers."""
+    """Ramulator 2 HBM3 timing overrides: pimisa's numbers (the per-bank refresh ones on a
+    per-bank refresh preset)."""
     t = arch.timing
-    return {"nBL": t.nBL, "nCL": t.CL, "nCWL": t.CWL, "nRCDRD": t.tRCD_RD, "nRCDWR": t.tRCD_WR,
-            "nRP": t.tRP, "nRAS": t.tRAS, "nRC": t.tRC, "nWR": t.tWR, "nRTP": t.tRTP_L,
-            "nCCDS": t.tCCD_S, "nCCDL": t.tCCD_L, "nRRDS": t.tRRD_S, "nRRDL": t.tRRD_L,
-            "nFAW": t.tFAW, "nWTRS": t.tWTR_S, "nWTRL": t.tWTR_L, "nRTW": t.rtw,
-            "nRFC": t.tRFC, "nREFI": t.tREFI, "nPPD": 1}
+    out = {"nBL": t.nBL, "nCL": t.CL, "nCWL": t.CWL, "nRCDRD": t.tRCD_RD, "nRCDWR": t.tRCD_WR,
+           "nRP": t.tRP, "nRAS": t.tRAS, "nRC": t.tRC, "nWR": t.tWR, "nRTP": t.tRTP_L,
+           "nCCDS": t.tCCD_S, "nCCDL": t.tCCD_L, "nRRDS": t.tRRD_S, "nRRDL": t.tRRD_L,
+           "nFAW": t.tFAW, "nWTRS": t.tWTR_S, "nWTRL": t.tWTR_L, "nRTW": t.rtw,
+           "nRFC": t.tRFC, "nREFI": t.tREFI, "nPPD": 1}
+    if t.per_bank:
+        out |= {"nRFCpb": t.tRFCpb, "nREFIpb": t.tREFIpb, "nRREFD": t.tRREFD}
+    return out
 
 
 def job(w: Workload) -> dict[str, object]:
@@ -56,7 +62,8 @@ def job(w: Workload) -> dict[str, object]:
     return {"org_preset": "HBM3_4Gb", "timing_preset": "HBM3_6400Mbps",
             "org": {"pseudochannel": 1, "row": g.rows}, "timing": timing(arch),
             "refresh": arch.timing.tREFI > 0, "requests": requests,
-            "tick_limit": 4 * TICKS_PER_CK * pimisa_cycles(w) + 10_000}
+            "tick_limit": 4 * TICKS_PER_CK * pimisa_cycles(w) + 10_000} | (
+                {"per_bank": True} if arch.timing.per_bank else {})
 
 
 def run(w: Workload, args: object) -> dict[str, object]:

@@ -2,8 +2,8 @@
 
 Run by scripts/xval/ramulator2.py with the Python that Ramulator 2 was built for, from its
 source tree: `python ramulator2_drive.py SIM_DIR < job.json > issued.json`. It builds the
-HBM34 controller (FR-FCFS scheduler, open row, all-bank refresh or none, read and write
-buffers of one entry) through Ramulator's test harness `_ControllerUnderTest`, sends request
+HBM34 controller (FR-FCFS scheduler, open row, all-bank, per-bank or no refresh, read and
+write buffers of one entry) through Ramulator's test harness `_ControllerUnderTest`, sends request
 i + 1 only in the tick after request i's RD / WR issued, so FR-FCFS never sees two requests
 and cannot reorder them, and prints every issued command as [tick, name].
 """
@@ -23,7 +23,8 @@ def main() -> int:
     job = json.load(sys.stdin)
     dram = ramulator.dram.HBM3(org_preset=job["org_preset"], timing_preset=job["timing_preset"],
                                **job["org"], **job["timing"])
-    refresh = (ramulator.refresh_manager.AllBank() if job["refresh"]
+    refresh = (ramulator.refresh_manager.HBM34PerBankRefresh() if job.get("per_bank")
+               else ramulator.refresh_manager.AllBank() if job["refresh"]
                else ramulator.refresh_manager.NoRefresh())
     ctrl = ramulator.controller.HBM34(
         dram=dram, scheduler=ramulator.scheduler.FRFCFS(), refresh_manager=refresh,
