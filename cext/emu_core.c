@@ -329,22 +329,10 @@ static uint32_t decode_chunk(job_t *j, uint64_t t, cmd_t *cmds) {
 
 #define RUN_TARGET EMU_CLONES
 #define W 32
-#define LT uint32_t
-#define ST int32_t
-#define VL 8
-#define VT v8u
-#define VS v8i
-#define LANE_BITSV LANE_BITS8
 #define FN(name) CAT(name, _32)
 #include "emu_width.inc"
 
 #define W 16
-#define LT uint16_t
-#define ST int16_t
-#define VL 16
-#define VT v16h
-#define VS v16s
-#define LANE_BITSV LANE_BITS16
 #define FN(name) CAT(name, _16)
 #include "emu_width.inc"
 
@@ -368,12 +356,6 @@ INLINE v16h f2h_join(__m256 lo, __m256 hi) {
 #undef RUN_TARGET
 #define RUN_TARGET
 #define W 16
-#define LT uint16_t
-#define ST int16_t
-#define VL 16
-#define VT v16h
-#define VS v16s
-#define LANE_BITSV LANE_BITS16
 #define FN(name) CAT(name, _16c)
 #include "emu_width.inc"
 #undef EMU_ISA_VARIANT
