@@ -19,13 +19,14 @@ from pimisa.dram import TimingSummary, slots_for_tiles, time_launch
 from pimisa.emulator import Backend, LaunchResult, launch
 from pimisa.linecost import LineCosts, line_costs
 from pimisa.mx.fuzzing import FuzzReport, explain, fuzz_arch, fuzz_kernel, writes_packed
+from pimisa.mx.quantize import QuantizeResult
 from pimisa.program import Program
 from pimisa.references import LoadedReference, Reference, golden_reference, load_reference
 
 Kernel = str | Path | Program
 ArchSpec = Arch | str | None
 
-__all__ = ["assemble", "fuzz", "profile", "run", "time"]
+__all__ = ["assemble", "fuzz", "profile", "quantize", "run", "time"]
 
 
 def _arch(arch: ArchSpec, program: Program | None = None) -> Arch:
@@ -76,6 +77,28 @@ def profile(kernel: str | Path, *, arch: ArchSpec = None, tiles: int | None = No
     slots = slots_for_tiles(tiles or a.geometry.total_units, a.geometry)
     return line_costs(result.program, a, slots, result.sources, result.record_stacks,
                       result.stacks)
+
+
+def quantize(tensor: np.ndarray, *, fmt: str, direction: str, arch: ArchSpec = None,
+             kernel: Kernel | None = None, hp: str = "fp32",
+             backend: Backend | str | None = None, golden: bool = False,
+             defines: dict[str, int] | None = None) -> QuantizeResult:
+    """Quantize a 2-D tensor to `fmt` blocks along `direction` on the emulator with the
+    bundled kernel FORMAT_{row,col} (BF16 weights: hp="bf16"), or `kernel`; `defines` set
+    the kernel's parameters; `golden` also encodes the tensor with the golden model
+    (`result.golden_problem()`)."""
+    from pimisa.mx.quantize import check_choice, kernel_name
+    from pimisa.mx.quantize import quantize as quantize_tensor
+
+    check_choice(fmt, direction)
+    if kernel is None:
+        a = _arch(arch)
+        kernel = kernel_name(fmt, direction, hp, a) if defines else None
+        program = None if kernel is None else assemble(kernel, arch=a, defines=defines)
+    else:
+        program = assemble(kernel, arch=arch, defines=defines)
+        a = _arch(arch, program)
+    return quantize_tensor(tensor, fmt, direction, a, backend, golden, program, hp)
 
 
 def fuzz(kernel: Kernel, *, golden: str | None = None, direction: str | None = None,

@@ -43,3 +43,27 @@ def test_bf16_reference_catches_round_half_up(tmp_path, monkeypatch, capsys):
     assert main(["fuzz", str(tmp_path / "bf16.pimasm"), "--ref",
                  "examples/bf16_ref.py:to_bf16", "--max-examples", "50", "--seed", "1"]) == 1
     assert "bf16.pimasm:21:5" in capsys.readouterr().out  # the st of the wrong word
+
+
+def test_api_quantize_with_a_kernel_of_ones_own(tmp_path):
+    import numpy as np
+
+    from pimisa import api
+    from pimisa.errors import UsageError
+    from pimisa.kernels import resolve
+
+    src = resolve("mxfp8_e4m3_row")
+    (tmp_path / "ocp_common.inc").write_text((src.parent / "ocp_common.inc").read_text())
+    bad = tmp_path / "bad.pimasm"
+    bad.write_text(src.read_text().replace(".equ MAXCODE, 0x7e", ".equ MAXCODE, 0x7d"))
+    x = np.zeros((4, 40), np.float32)
+    x[2, 3] = 448.0
+    good = api.quantize(x, fmt="mxfp8_e4m3", direction="row", golden=True)
+    assert good.golden_problem() is None
+    result = api.quantize(x, fmt="mxfp8_e4m3", direction="row", kernel=bad, golden=True)
+    assert "1 of 8 mxfp8_e4m3 row blocks" in result.golden_problem()
+    assert result.dequantized[2, 3] == 416.0  # the broken kernel's own output
+    with pytest.raises(UsageError, match="no bf16 kernel"):
+        api.quantize(x, fmt="mxint8", direction="row", hp="bf16")
+    with pytest.raises(UsageError):
+        api.quantize(x, fmt="mx7", direction="row")
