@@ -100,7 +100,7 @@ def test_a_broken_plugin_is_named(plugin):
         layout_module.get_layout("rev_test")
 
 
-def test_run_view_reinterprets_bits(tmp_path, monkeypatch):
+def test_run_view_reinterprets_bits(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "k.pimasm").write_text(".output B, rows=0:1\nli v0, -1.5\nst v0, [0, 0]\n")
     for view, dtype, value in (("f32", np.float32, -1.5), ("i32", np.int32, -1077936128),
@@ -109,6 +109,10 @@ def test_run_view_reinterprets_bits(tmp_path, monkeypatch):
         assert main(args) == 0
         b = np.load("r.npz")["B"]
         assert b.dtype == dtype and b[0, 0] == dtype(value)
+        # the summary says what was written: the dtype and shape of every output
+        shape = "x".join(map(str, b.shape))
+        assert capsys.readouterr().out.rstrip().endswith(
+            f"wrote r.npz (B {np.dtype(dtype).name} {shape})")
 
 
 def test_layout_doc_states_the_read_back_dtypes():

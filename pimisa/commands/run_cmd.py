@@ -144,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
             np.savez(handle, **outputs)
     g, s = arch.geometry, result.stats
     name = program.meta.name or Path(args.kernel).stem
-    wrote = f"; wrote {args.out} ({', '.join(result.outputs) or 'no outputs'})" if args.out else ""
+    shown = ", ".join(f"{k} {v.dtype} {'x'.join(map(str, v.shape))}" for k, v in outputs.items())
+    wrote = f"; wrote {args.out} ({shown or 'no outputs'})" if args.out else ""
     print(f"{name}: {s.steps} commands executed ({s.commands} x {s.slots} slots) on "
           f"{arch.name}: {g.total_channels * g.banks} banks, {g.total_units} units x "
           f"{g.lanes} lanes; backend {s.backend}, {s.seconds:.3f} s{wrote}")
