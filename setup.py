@@ -2,4 +2,5 @@
 
 from setuptools import setup
 
-setup(cffi_modules=["cext/build_dram.py:ffibuilder", "cext/build_emu.py:ffibuilder"])
+setup(cffi_modules=["cext/build_dram.py:ffibuilder", "cext/build_emu.py:ffibuilder",
+               "cext/build_stream.py:ffibuilder"])

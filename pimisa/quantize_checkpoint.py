@@ -28,10 +28,10 @@ from pimisa.checkpoint import (
 from pimisa.errors import InputError, PimisaError, UsageError
 from pimisa.executor import Executor
 from pimisa.fileio import atomic_open
-from pimisa.mx.formats import OcpCodes, decode
+from pimisa.mx.formats import OcpCodes
 from pimisa.mx.ocplayout import tensor_blocks as ocp_tensor_blocks
 from pimisa.program import Program
-from pimisa.stream import Band, StreamResult, quantize_stream
+from pimisa.stream import Band, StreamResult, dequantize_band, quantize_stream
 from pimisa.tensorio import NpzWriter, SafetensorsWriter
 
 OUT_SUFFIXES = (".safetensors", ".npz")
@@ -136,7 +136,7 @@ def make_piece(name: str, direction: str, dequantized: bool) -> Callable[[Band],
     """The per-band work done beside the kernel run: output arrays and error statistics."""
 
     def piece(band: Band) -> BandPiece:
-        values = decode(band.codes)
+        values = dequantize_band(band)
         enc = band.codes
         if isinstance(enc, OcpCodes):
             arrays = {f"{name}.blocks": ocp_tensor_blocks(band.blocks, enc.fmt, direction,

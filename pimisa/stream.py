@@ -23,15 +23,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pimisa import streamcore
 from pimisa.arch import DEFAULT_ARCH, Arch, load_arch
 from pimisa.dram import time_launch
 from pimisa.emulator import Backend, get_backend, run
 from pimisa.emulator.state import Machine
 from pimisa.errors import InputError
 from pimisa.executor import Executor, SerialExecutor
-from pimisa.layout import SUB, get_layout
+from pimisa.layout import HP16, SUB, get_layout
 from pimisa.mx.formats import decode, encode
-from pimisa.mx.layout import tile_grid
+from pimisa.mx.layout import MXPacked, gather_blocks, tile_grid
+from pimisa.mx.pack import PACKED_FORMATS
 from pimisa.mx.quantize import (
     Codes,
     Footprint,
@@ -171,6 +173,10 @@ class BandRunner:
         self.backend = backend if backend is not None and not isinstance(backend, str) \
             else get_backend(backend)
         self.machine = Machine(arch.geometry, program.meta.tile_rows, max_slots)
+        # the one-pass C steps (pimisa.streamcore) where the layouts are the bundled ones
+        self.fast_place = type(self.layout) is HP16 and \
+            self.source.rows * arch.geometry.cols == SUB * SUB
+        self.fast_read = type(self.packed) is MXPacked and fmt in PACKED_FORMATS
 
     def _machine(self, slots: int) -> Machine:
         """A fresh-state machine of `slots` slots sharing the reused memory."""
@@ -178,7 +184,12 @@ class BandRunner:
         m = Machine.__new__(Machine)
         m.geometry, m.tile_rows, m.slots = big.geometry, big.tile_rows, slots
         m.mem = big.mem[:slots * big.tile_rows]
-        m.mem.fill(0)
+        if self.fast_place:  # either placement writes every word of the 256-word input rows
+            rows = m.mem.reshape(slots, big.tile_rows, -1)
+            rows[:, :self.source.row].fill(0)
+            rows[:, self.source.row + self.source.rows:].fill(0)
+        else:
+            m.mem.fill(0)
         m.vregs = np.zeros_like(big.vregs)
         m.masks = np.zeros_like(big.masks)
         return m
@@ -191,12 +202,19 @@ class BandRunner:
         g = self.arch.geometry
         slots = self.layout.slots(hp.shape, g)
         machine = self._machine(slots)
-        self.layout.place(machine.region_words(self.source), hp)
+        words = machine.region_words(self.source)
+        if not (self.fast_place and streamcore.place_hp16(words, hp)):
+            self.layout.place(words, hp)
         t1 = time.perf_counter()
         run(self.program, machine, self.backend)
         t2 = time.perf_counter()
-        codes, blocks = read_output(self.region, machine.region_words(self.region), self.fmt,
-                                    self.direction, hp.shape)
+        words = machine.region_words(self.region)
+        codes = streamcore.read_mx(words, self.fmt, self.direction, hp.shape) \
+            if self.fast_read else None
+        if codes is None:
+            codes, blocks = read_output(self.region, words, self.fmt, self.direction, hp.shape)
+        else:
+            blocks = gather_blocks(words, PACKED_FORMATS[self.fmt], hp.shape)
         t3 = time.perf_counter()
         seconds["layout"] += t1 - t0
         seconds["emulate"] += t2 - t1
@@ -444,7 +462,31 @@ def _done_future() -> Future:
 def dequantize_band(band: Band, seconds: dict[str, float] | None = None) -> np.ndarray:
     """The float32 values of a band's kernel codes (decoded once, table-driven)."""
     t0 = time.perf_counter()
-    values = decode(band.codes)
+    values = streamcore.decode_mx(band.codes)
+    if values is None:
+        values = decode(band.codes)
     if seconds is not None:
         seconds["decode"] += time.perf_counter() - t0
     return values
+
+
+CHUNK_BYTES = 1 << 18  # dequantized bytes per chunk of dequantized_rows: they stay in cache
+
+
+def dequantized_rows(band: Band, seconds: dict[str, float] | None = None
+                     ) -> Iterator[np.ndarray]:
+    """The values of dequantize_band in consecutive chunks of rows, each decoded into the same
+    small buffer while the previous one is written out (use each before asking for the next):
+    what is written next is still in the cache. One chunk when only numpy can decode them."""
+    rows, cols = band.hp.shape
+    step = max(SUB, CHUNK_BYTES // (4 * cols) // SUB * SUB)
+    buffer = np.empty((min(step, rows), cols), np.float32)
+    for r0 in range(0, rows, step):
+        t0 = time.perf_counter()
+        values = streamcore.decode_mx(band.codes, (r0, min(rows, r0 + step)), buffer)
+        if values is None:  # numpy: the whole band
+            yield dequantize_band(band, seconds)
+            return
+        if seconds is not None:
+            seconds["decode"] += time.perf_counter() - t0
+        yield values

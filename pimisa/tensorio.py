@@ -33,6 +33,7 @@ import numpy as np
 
 from pimisa.errors import InputError
 from pimisa.fileio import open_regular, read_npy_header
+from pimisa.streamcore import crc32
 
 COPY_CHUNK = 1 << 22
 PWRITE_CHUNK = 1 << 30  # bytes per pwrite call (Linux writes at most 2 GiB - 4 KiB at once)
@@ -43,21 +44,20 @@ SAFETENSORS_DTYPES = {np.dtype(np.float32): "F32", np.dtype(np.uint32): "U32",
 def read_rows(path: str, dtype: np.dtype, offset: int, shape: tuple[int, int], r0: int,
               r1: int) -> np.ndarray:
     """Rows r0..r1 of a C-order (rows, cols) array of `dtype` stored at byte `offset` of file
-    `path`: a memory map of just those rows, copied out (neither memory nor address space
-    grows with the file)."""
+    `path`: a read-only memory map of just those rows (neither memory nor address space grows
+    with the file; the map is released with the array). Not copied: the band's readers read
+    the file's pages in place."""
     cols = shape[1]
     if r1 <= r0:
         return np.zeros((0, cols), dtype)
     band = np.memmap(path, dtype=dtype, mode="r", offset=offset + r0 * cols * dtype.itemsize,
                      shape=(r1 - r0, cols))
-    out = np.array(band)
-    del band
-    return out
+    return band.view(np.ndarray)
 
 
 class NpyFile:
-    """A .npy file read in row bands: `f[r0:r1]` maps just those rows (C order) and copies
-    them out, so neither memory nor address space grows with the file. Fortran-order files
+    """A .npy file read in row bands: `f[r0:r1]` maps just those rows (C order, read-only),
+    so neither memory nor address space grows with the file. Fortran-order files
     are mapped whole (their rows are not contiguous)."""
 
     remote_bands = True  # picklable: a Dask worker reads its bands itself
@@ -257,7 +257,7 @@ class NpzWriter(ArrayFileWriter):
 
     def _written(self, name: str, data: memoryview) -> None:
         member = self._members[name]
-        member[4] = zlib.crc32(data, member[4])
+        member[4] = crc32(data, member[4])
 
     def _finish(self) -> None:
         tm, dt = _dos_time(time.time())

@@ -32,7 +32,7 @@ from pimisa.stream import (
     Band,
     StreamResult,
     check_source,
-    dequantize_band,
+    dequantized_rows,
     quantize_stream,
 )
 from pimisa.tensorio import NpyFile, NpzWriter
@@ -221,9 +221,11 @@ def band_writer(writer: NpzWriter, seconds: dict[str, float]):
     """on_band callback writing a band's dequantized values and codes."""
 
     def write(band: Band) -> None:
-        values = dequantize_band(band, seconds)
+        for values in dequantized_rows(band, seconds):
+            t0 = time.perf_counter()
+            writer.write("dequantized", values)
+            seconds["write"] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        writer.write("dequantized", values)
         enc = band.codes
         writer.write("codes", enc.codes)
         if isinstance(enc, OcpCodes):
