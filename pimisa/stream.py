@@ -80,7 +80,7 @@ class Band:
     row0: int  # first tensor row of the band
     hp: np.ndarray  # the band's float32 input (rows x cols)
     codes: Codes  # the kernel's, for the band's rows
-    blocks: np.ndarray  # the kernel's packed words (pimisa.mx.quantize.read_output)
+    blocks: np.ndarray | None  # the kernel's packed words (read_output), None unless asked
     golden: Codes | None
     mismatches: int  # differing blocks (0 without golden)
     first: str | None  # the first differing block, in tensor coordinates
@@ -194,10 +194,11 @@ class BandRunner:
         m.masks = np.zeros_like(big.masks)
         return m
 
-    def run(self, hp: np.ndarray, seconds: dict[str, float]
-            ) -> tuple[Codes, np.ndarray]:
+    def run(self, hp: np.ndarray, seconds: dict[str, float], blocks: bool = True
+            ) -> tuple[Codes, np.ndarray | None]:
         """The kernel's codes for one band (a float32 array of whole tile rows but the last)
-        and its packed blocks (gather_blocks: tile row, tile, block, lane, word)."""
+        and, with `blocks`, its packed blocks (gather_blocks: tile row, tile, block, lane,
+        word; else None)."""
         t0 = time.perf_counter()
         g = self.arch.geometry
         slots = self.layout.slots(hp.shape, g)
@@ -212,14 +213,15 @@ class BandRunner:
         codes = streamcore.read_mx(words, self.fmt, self.direction, hp.shape) \
             if self.fast_read else None
         if codes is None:
-            codes, blocks = read_output(self.region, words, self.fmt, self.direction, hp.shape)
+            codes, packed = read_output(self.region, words, self.fmt, self.direction, hp.shape)
         else:
-            blocks = gather_blocks(words, PACKED_FORMATS[self.fmt], hp.shape)
+            packed = gather_blocks(words, PACKED_FORMATS[self.fmt], hp.shape) if blocks \
+                else None
         t3 = time.perf_counter()
         seconds["layout"] += t1 - t0
         seconds["emulate"] += t2 - t1
         seconds["readout"] += t3 - t2
-        return codes, blocks
+        return codes, packed if blocks else None
 
 
 def band_rows_of(shape: tuple[int, int], arch: Arch, band_elements: int,
@@ -252,15 +254,16 @@ def check_band(codes: Codes, ref: Codes, row0: int,
     return count, first
 
 
-_HELPERS: list[ThreadPoolExecutor] = []
+_HELPERS: dict[str, ThreadPoolExecutor] = {}
 
 
-def helper() -> ThreadPoolExecutor:
-    """The process's one helper thread: the golden model runs there while the emulator runs
-    the same band, and each band's output is written there while the next band runs."""
-    if not _HELPERS:
-        _HELPERS.append(ThreadPoolExecutor(1, thread_name_prefix="pimisa-stream"))
-    return _HELPERS[0]
+def helper(name: str = "golden") -> ThreadPoolExecutor:
+    """One of the process's two helper threads: "golden", where the golden model runs while
+    the emulator runs the same band, and "sink", where each band's output is written while
+    the next band runs (the three overlap on two cores)."""
+    if name not in _HELPERS:
+        _HELPERS[name] = ThreadPoolExecutor(1, thread_name_prefix=f"pimisa-{name}")
+    return _HELPERS[name]
 
 
 def check_source(x: object, where: str = "input", allow_cast: bool = False) -> None:
@@ -292,6 +295,7 @@ class Plan:
     band_slots: int
     where: str
     reject_nan: bool
+    blocks: bool = True  # keep each band's packed words (Band.blocks)
 
 
 _RUNNERS: dict[tuple, BandRunner] = {}
@@ -321,7 +325,7 @@ def run_band(plan: Plan, rows: np.ndarray, index: int, row0: int) -> Band:
     golden = helper().submit(golden_codes, hp, plan.fmt, plan.direction) if plan.golden \
         else None
     try:
-        codes, blocks = _runner(plan).run(hp, seconds)
+        codes, blocks = _runner(plan).run(hp, seconds, plan.blocks)
     finally:
         if golden is not None:
             wait([golden])  # its memory is released before the error (or band) moves on
@@ -365,6 +369,7 @@ def quantize_stream(
     process: Callable[[Band], object] | None = None,
     on_result: Callable[[object], None] | None = None,
     executor: Executor | None = None,
+    blocks: bool = True,
 ) -> StreamResult:
     """Quantize a 2-D tensor (any real dtype, e.g. a memory map) band by band on the emulator.
 
@@ -376,6 +381,8 @@ def quantize_stream(
     there too and its (small, picklable) result goes to `on_result` here, in row order. A
     source that reads itself from a file (`remote_bands`) is sent as is, other arrays band by
     band. Results are identical to a serial run.
+
+    Without `blocks`, the bands' packed words are not gathered (Band.blocks is None).
     """
     check_choice(fmt, direction)
     arch = arch if isinstance(arch, Arch) else load_arch(arch)
@@ -394,7 +401,7 @@ def quantize_stream(
     band_slots = -(-(rows_per_band // height) * tc // g.total_units)
     backend_name = backend if isinstance(backend, str) or backend is None else backend.name
     plan = Plan(program, arch, fmt, direction, backend_name, golden, shape, rows_per_band,
-                band_slots, where, reject_nan)
+                band_slots, where, reject_nan, blocks)
     runner = _runner(plan)
     total_slots = -(-tr * tc // g.total_units)
     result = StreamResult(
@@ -420,7 +427,7 @@ def quantize_stream(
         if on_result is not None:
             on_result(payload)
 
-    # Band i's sinks (process, on_band, on_result) run on the helper thread while band i+1
+    # Band i's sinks (process, on_band, on_result) run on the sink thread while band i+1
     # runs here: at most two bands are alive at once.
     results = map(lambda t: _band_task(*t), tasks()) if local \
         else executor.map(_band_task, tasks())  # type: ignore[union-attr]
@@ -445,7 +452,7 @@ def quantize_stream(
                 result.first_mismatch = first
             result.mismatches += count
             drain()
-            pending = helper().submit(finish, payload) if sinks else _done_future()
+            pending = helper("sink").submit(finish, payload) if sinks else _done_future()
         drain()
     finally:
         if pending is not None:

@@ -342,7 +342,7 @@ def run_tensor(args: argparse.Namespace, fmt: str, direction: str, hp: str,
         source = wrap(source, where)
     common = dict(arch=args.arch, backend=args.backend, golden=args.golden, program=program,
                   band_elements=args.band, where=where, reject_nan=args.reject_nan,
-                  allow_cast=args.cast, executor=executor)
+                  allow_cast=args.cast, executor=executor, blocks=False)
     check_source(source, where, args.cast)
     if args.out:
         shape = (int(source.shape[0]), int(source.shape[1]))
