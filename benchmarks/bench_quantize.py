@@ -221,7 +221,8 @@ def main() -> None:
           f"{verdict(golden_mid[0] <= 10 * golden_small[0])})")
     print(f"  12288^2 / 4096^2 --golden, flows           {m_wall / s_wall:6.2f}   "
           f"({m_wall:.2f} s / {s_wall:.2f} s wall)")
-    print("  phases of the 4096^2 --out flow (seconds in the phase, elements/s):")
+    print("  phases of the 4096^2 --out flow (seconds in the phase, elements/s; read only maps "
+          "the band, its pages are read in layout and golden):")
     for phase in PHASES:
         s = phases[phase]
         if s > 0:

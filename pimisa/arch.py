@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -298,9 +297,14 @@ def parse_arch(doc: dict[str, object], where: str) -> Arch:
     return Arch(name, description, geometry, timing, where)
 
 
+# The bundled presets (package pimisa.presets, installed as files beside this module; found
+# without importlib.resources, which costs every command a few milliseconds to import).
+PRESETS = Path(__file__).resolve().parent / "presets"
+
+
 def preset_names() -> list[str]:
     """Names of the bundled presets."""
-    files = resources.files("pimisa.presets").iterdir()
+    files = PRESETS.iterdir()
     return sorted(f.name[:-5] for f in files if f.name.endswith(".toml"))
 
 
@@ -347,7 +351,7 @@ def _load_base(text_spec: str, overrides: dict[str, int | str], full: str) -> Ar
                 f"unknown architecture {text_spec!r}; presets: {', '.join(preset_names())} "
                 "(or pass a .toml file)"
             )
-        text = resources.files("pimisa.presets").joinpath(f"{text_spec}.toml").read_text()
+        text = (PRESETS / f"{text_spec}.toml").read_text(encoding="utf-8")
         where = f"preset {text_spec}"
     doc = parse_toml(text, where)
     if overrides:

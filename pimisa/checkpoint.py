@@ -38,7 +38,6 @@ import fnmatch
 import json
 import os
 import struct
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +85,8 @@ class TensorSource:
         if self.offset is None:  # compressed: decompressed once, kept while bands are read
             whole = self.__dict__.get("_whole")
             if whole is None:
+                import zipfile
+
                 with zipfile.ZipFile(self.path) as zf, zf.open(str(self.member)) as f:
                     whole = self.__dict__["_whole"] = np.load(f, allow_pickle=False)
             raw = whole[r0:r1]
@@ -135,6 +136,8 @@ def _safetensors_entries(path: str) -> list[Entry]:
 
 
 def _npz_entries(path: str) -> list[Entry]:
+    import zipfile  # here: `pimisa quantize --in W.npy` imports this module but reads no .npz
+
     fmt = np.lib.format
     stored_of = {np.dtype("<f4"): "F32", np.dtype("<f2"): "F16", np.dtype("<f8"): "F64",
                  np.dtype("V2"): "BF16"}  # V2: a bfloat16 array as numpy saves it (ml_dtypes)

@@ -16,9 +16,11 @@ launches when the slots exceed a PIM unit's rows; it does not depend on the band
 from __future__ import annotations
 
 import math
+import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -254,15 +256,67 @@ def check_band(codes: Codes, ref: Codes, row0: int,
     return count, first
 
 
-_HELPERS: dict[str, ThreadPoolExecutor] = {}
+class Call:
+    """A call handed to a helper thread: `result()` waits for it and returns its value or
+    raises its exception; `wait()` only waits."""
+
+    def __init__(self, fn: Callable, args: tuple) -> None:
+        self._fn, self._args = fn, args
+        self._done = threading.Event()
+        self._value: object = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        """Run the call (on the helper thread)."""
+        try:
+            self._value = self._fn(*self._args)
+        except BaseException as exc:  # handed to whoever asks for the result
+            self._error = exc
+        finally:
+            self._fn = self._args = None  # type: ignore[assignment]
+            self._done.set()
+
+    def wait(self) -> None:
+        """Wait until the call has run."""
+        self._done.wait()
+
+    def result(self) -> object:
+        """The call's value (its exception is raised here)."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
-def helper(name: str = "golden") -> ThreadPoolExecutor:
+class Helper:
+    """One daemon thread running the calls submitted to it, in order (a single-thread pool
+    without concurrent.futures, which costs the command line a few milliseconds to import)."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[Call] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name=name, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self._calls.get().run()
+
+    def submit(self, fn: Callable, *args: object) -> Call:
+        """Run fn(*args) on the thread after the calls before it."""
+        call = Call(fn, args)
+        self._calls.put(call)
+        return call
+
+
+_HELPERS: dict[str, Helper] = {}
+os.register_at_fork(after_in_child=_HELPERS.clear)  # a forked child has none of the threads
+
+
+def helper(name: str = "golden") -> Helper:
     """One of the process's two helper threads: "golden", where the golden model runs while
     the emulator runs the same band, and "sink", where each band's output is written while
     the next band runs (the three overlap on two cores)."""
     if name not in _HELPERS:
-        _HELPERS[name] = ThreadPoolExecutor(1, thread_name_prefix=f"pimisa-{name}")
+        _HELPERS[name] = Helper(f"pimisa-{name}")
     return _HELPERS[name]
 
 
@@ -328,7 +382,7 @@ def run_band(plan: Plan, rows: np.ndarray, index: int, row0: int) -> Band:
         codes, blocks = _runner(plan).run(hp, seconds, plan.blocks)
     finally:
         if golden is not None:
-            wait([golden])  # its memory is released before the error (or band) moves on
+            golden.wait()  # its memory is released before the error (or band) moves on
     ref, count, first = None, 0, None
     if golden is not None:
         ref, seconds["golden"] = golden.result()
@@ -432,14 +486,14 @@ def quantize_stream(
     results = map(lambda t: _band_task(*t), tasks()) if local \
         else executor.map(_band_task, tasks())  # type: ignore[union-attr]
     sinks = on_band is not None or on_result is not None or (local and process is not None)
-    pending: Future | None = None
+    pending: Call | None = None
     done = 0
 
     def drain() -> None:
         nonlocal pending, done
         if pending is not None:
-            future, pending = pending, None
-            future.result()
+            call, pending = pending, None
+            call.result()
             done = min(shape[0], done + rows_per_band)
             if progress is not None:
                 progress(done, shape[0])
@@ -452,18 +506,18 @@ def quantize_stream(
                 result.first_mismatch = first
             result.mismatches += count
             drain()
-            pending = helper("sink").submit(finish, payload) if sinks else _done_future()
+            pending = helper("sink").submit(finish, payload) if sinks else _done_call()
         drain()
     finally:
         if pending is not None:
-            wait([pending])  # never leave a write running under a caller that cleans up
+            pending.wait()  # never leave a write running under a caller that cleans up
     return result
 
 
-def _done_future() -> Future:
-    future: Future = Future()
-    future.set_result(None)
-    return future
+def _done_call() -> Call:
+    call = Call(lambda: None, ())
+    call.run()
+    return call
 
 
 def dequantize_band(band: Band, seconds: dict[str, float] | None = None) -> np.ndarray:

@@ -20,10 +20,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import stat
 import struct
-import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -122,6 +120,8 @@ class ArrayFileWriter:
         if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             self._fd = handle.fileno()
         else:
+            import tempfile  # here: only a FIFO or device target needs it
+
             self._spool = tempfile.TemporaryFile(dir=spool_dir, prefix=".pimisa-spool-")
             self._fd = self._spool.fileno()
         try:
@@ -169,6 +169,8 @@ class ArrayFileWriter:
         self._finish()
         if self._spool is not None:
             self._spool.seek(0)
+            import shutil
+
             shutil.copyfileobj(self._spool, self._handle, COPY_CHUNK)
             self._spool.close()
             self._spool = None

@@ -309,8 +309,7 @@ def test_architecture_selection():
 
 def test_arch_from_a_toml_file_next_to_the_source(tmp_path):
     preset = (tmp_path / "..").resolve()
-    text = (__import__("pimisa.arch", fromlist=["x"]).resources.files("pimisa.presets")
-            .joinpath("hbm3.toml").read_text())
+    text = (__import__("pimisa.arch", fromlist=["x"]).PRESETS / "hbm3.toml").read_text()
     (tmp_path / "tiny.toml").write_text(text.replace('name = "hbm3"', 'name = "tiny"')
                                         .replace("vector_registers = 16",
                                                  "vector_registers = 4"))

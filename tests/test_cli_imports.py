@@ -44,4 +44,7 @@ def test_quantize_does_not_import_the_assembler_or_other_commands(tmp_path):
     for heavy in ("'lark'", "'hypothesis'", "pimisa.asm", "pimisa.jitq", "pimisa.codegen",
                   "pimisa.commands.jitq_cmd", "pimisa.commands.fuzz_cmd", "'rich'"):
         assert heavy not in loaded, heavy
+    # nor stdlib modules the flow can do without (each a few milliseconds of every run)
+    for spare in ("'concurrent'", "'logging'", "'tempfile'", "'shutil'", "'zipfile'"):
+        assert spare not in loaded, spare
     assert "matches the golden model" in again
