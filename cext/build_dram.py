@@ -46,7 +46,7 @@ typedef struct {
 } dram_state;
 
 static const int DRAM_MAX_PER_PIM;
-static const int DRAM_CSV_LINE_MAX;
+static const int DRAM_CSV_LINE_MAX, DRAM_CSV_SLOT_MAX;
 static const int DRAM_NCMD;
 static const int DRAM_NRULES;
 static const unsigned long long DRAM_RULES_HASH;
@@ -55,8 +55,15 @@ static const int DRAM_DONE, DRAM_FULL, DRAM_EPARAM, DRAM_EBANK, DRAM_EROW, DRAM_
 int dram_init(dram_state *st, const dram_params *p);
 int dram_run(dram_state *st, const pimisa_record *recs, int64_t n, int64_t slots,
              int64_t tile_rows, dram_cmd *out, int64_t cap, int64_t *out_len);
-int64_t dram_format_csv(const dram_cmd *cmds, int64_t n, int32_t channel, char *buf,
-                        int64_t cap, int64_t *used);
+typedef struct {
+    const int64_t *slot, *index;
+    const char *text;
+    const int64_t *at;
+    int64_t count;
+} dram_names;
+
+int64_t dram_format_csv(const dram_cmd *cmds, int64_t n, int32_t channel,
+                        const dram_names *names, char *buf, int64_t cap, int64_t *used);
 """
 
 ffibuilder = FFI()

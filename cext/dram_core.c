@@ -555,19 +555,28 @@ static char *put_int(char *p, int64_t v)
     return p;
 }
 
-int64_t dram_format_csv(const dram_cmd *cmds, int64_t n, int32_t channel, char *buf,
-                        int64_t cap, int64_t *used)
+int64_t dram_format_csv(const dram_cmd *cmds, int64_t n, int32_t channel,
+                        const dram_names *names, char *buf, int64_t cap, int64_t *used)
 {
-    static const char *const names[DRAM_NCMD] = {"ACT", "PRE", "REF", "RD", "WR", "OP",
-                                                  "REFpb"};
+    static const char *const cmd_names[DRAM_NCMD] = {"ACT", "PRE", "REF", "RD", "WR", "OP",
+                                                      "REFpb"};
     char *p = buf;
     int64_t i;
-    for (i = 0; i < n && cap - (p - buf) >= DRAM_CSV_LINE_MAX; i++) {
+    for (i = 0; i < n; i++) {
         const dram_cmd *c = &cmds[i];
-        const char *name;
+        const char *name, *tail = NULL;
+        int64_t tail_len = 0, need = DRAM_CSV_LINE_MAX;
         int has_row, has_col;
         if (c->cmd >= DRAM_NCMD) break;
-        name = names[c->cmd];
+        if (names) {
+            const int64_t r = names->index[i];
+            if (r < 0 || r >= names->count) break;
+            tail = names->text + names->at[r];
+            tail_len = names->at[r + 1] - names->at[r];
+            need += DRAM_CSV_SLOT_MAX + tail_len;
+        }
+        if (cap - (p - buf) < need) break;
+        name = cmd_names[c->cmd];
         has_col = c->cmd == DRAM_RD || c->cmd == DRAM_WR;
         has_row = has_col || c->cmd == DRAM_ACT;
         p = put_int(p, c->cycle);
@@ -581,7 +590,14 @@ int64_t dram_format_csv(const dram_cmd *cmds, int64_t n, int32_t channel, char *
         p = put_int(p, has_row ? c->row : -1);
         *p++ = ',';
         p = put_int(p, has_col ? c->col : -1);
-        *p++ = '\n';
+        if (names) {
+            *p++ = ',';
+            p = put_int(p, names->slot[i]);
+            memcpy(p, tail, (size_t)tail_len);
+            p += tail_len;
+        } else {
+            *p++ = '\n';
+        }
     }
     *used = p - buf;
     return i;

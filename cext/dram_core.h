@@ -23,8 +23,10 @@
  * for) + REF (or REFpb) + ACT + column command, or
  * PRE + ACT of its part, the early PREs of the other parts, and the column command. */
 #define DRAM_MAX_PER_PIM (DRAM_MAX_PARTS + 2)
-/* Longest CSV line dram_format_csv writes, newline included. */
+/* Longest CSV line dram_format_csv writes, newline included, without the name columns (those
+ * add at most DRAM_CSV_SLOT_MAX plus the line's tail). */
 #define DRAM_CSV_LINE_MAX 80
+#define DRAM_CSV_SLOT_MAX 21
 
 /* Command codes (the trace's `command` column, in this order). */
 enum { DRAM_ACT = 0, DRAM_PRE = 1, DRAM_REF = 2, DRAM_RD = 3, DRAM_WR = 4, DRAM_OP = 5,
@@ -98,7 +100,19 @@ typedef struct {
 int dram_init(dram_state *st, const dram_params *p);
 int dram_run(dram_state *st, const pimisa_record *recs, int64_t n, int64_t slots,
              int64_t tile_rows, dram_cmd *out, int64_t cap, int64_t *out_len);
-int64_t dram_format_csv(const dram_cmd *cmds, int64_t n, int32_t channel, char *buf,
-                        int64_t cap, int64_t *used);
+/* The name columns of a trace: command i is owned by record index[i] of tile slot slot[i];
+ * its line ends `,slot` and then tail r = index[i], text[at[r] .. at[r + 1]) (`,index,pim,
+ * source` and the newline), for r < count. */
+typedef struct {
+    const int64_t *slot, *index;
+    const char *text;
+    const int64_t *at;
+    int64_t count;
+} dram_names;
+
+/* Format cmds as CSV lines (names NULL: without the name columns) into buf while the next line
+ * fits; returns the commands formatted (stops at a bad index), *used the bytes written. */
+int64_t dram_format_csv(const dram_cmd *cmds, int64_t n, int32_t channel,
+                        const dram_names *names, char *buf, int64_t cap, int64_t *used);
 
 #endif

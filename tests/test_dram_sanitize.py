@@ -30,6 +30,11 @@ int main(void) {
     static pimisa_record recs[200];
     static dram_cmd out[DRAM_MAX_PER_PIM + 60];
     static char buf[(DRAM_MAX_PER_PIM + 60) * DRAM_CSV_LINE_MAX];
+    /* name columns: tails of 3 records (one empty), any slot */
+    static char nbuf[(DRAM_MAX_PER_PIM + 60) * (DRAM_CSV_LINE_MAX + DRAM_CSV_SLOT_MAX + 12)];
+    static int64_t owner[DRAM_MAX_PER_PIM + 60], slot_of[DRAM_MAX_PER_PIM + 60];
+    static const int64_t at[] = {0, 12, 12, 19};
+    const dram_names names = {slot_of, owner, ",0,ld,a.s:1\n,2,op,\n", at, 3};
     static const uint8_t ops[] = {OP_LD, OP_ST, OP_BARRIER, OP_NOP, OP_ADD, 0xEE};
     long total = 0;
     for (int iter = 0; iter < 20000; iter++) {
@@ -43,6 +48,7 @@ int main(void) {
         p.bank_groups = 1;
         p.rows = 1 + (int32_t)(rnd() % 100);
         p.bpu = 1;
+        p.per_bank = (int32_t)(rnd() % 2);
         if (rnd() % 2 && p.banks % 2 == 0) p.bpu = 2;
         if (rnd() % 2 && p.banks % 4 == 0) p.bank_groups = 2;
         p.lookahead = rnd() % 3 ? (int32_t)(rnd() % 80) : rnd() % 2 ? 0 : INT32_MAX;
@@ -60,7 +66,12 @@ int main(void) {
         int rc;
         do {
             rc = dram_run(&st, recs, n, slots, tile, rnd() % 4 ? out : NULL, cap, &len);
-            if (dram_format_csv(out, len, 3, buf, sizeof buf, &used) != len) return 2;
+            if (dram_format_csv(out, len, 3, NULL, buf, sizeof buf, &used) != len) return 2;
+            for (int64_t i = 0; i < len; i++) {
+                owner[i] = (int64_t)(rnd() % 3);
+                slot_of[i] = (int64_t)rnd() >> 1;
+            }
+            if (dram_format_csv(out, len, 3, &names, nbuf, sizeof nbuf, &used) != len) return 4;
             total += len;
         } while (rc == DRAM_FULL);
         if (rc != DRAM_DONE && rc != DRAM_EBANK && rc != DRAM_EROW) return 3;

@@ -181,13 +181,42 @@ class CoreRun:
         )
 
 
-def format_csv_lines(cmds: np.ndarray, channel: int, buf: bytearray) -> tuple[int, int]:
-    """Format commands as trace CSV lines into `buf`: (commands formatted, bytes used)."""
+class NameTails:
+    """The end of each record's trace line (`,index,pim,source` and the newline, as bytes) in
+    the form dram_format_csv reads: one text and each tail's offset."""
+
+    def __init__(self, tails: list[bytes]) -> None:
+        self.text = b"".join(tails)
+        self.at = np.zeros(len(tails) + 1, np.int64)
+        np.cumsum([len(t) for t in tails], out=self.at[1:])
+        self.longest = max(map(len, tails), default=0)
+
+
+def format_csv_lines(cmds: np.ndarray, channel: int, buf: bytearray,
+                     names: tuple[NameTails, np.ndarray, np.ndarray] | None = None
+                     ) -> tuple[int, int]:
+    """Format commands as trace CSV lines into `buf`: (commands formatted, bytes used). With
+    `names` (the tails, each command's record index and tile slot) the lines end with the
+    name columns."""
     cmds = np.ascontiguousarray(cmds, dtype=CMD_DTYPE)
     used = ffi.new("int64_t *")
+    c_names = ffi.NULL
+    keep: list[object] = []
+    if names is not None:
+        tails, index, slot = names
+        index = np.ascontiguousarray(index, dtype=np.int64)
+        slot = np.ascontiguousarray(slot, dtype=np.int64)
+        keep = [index, slot]
+        c_names = ffi.new("dram_names *", {
+            "slot": ffi.from_buffer("int64_t[]", slot),
+            "index": ffi.from_buffer("int64_t[]", index),
+            "text": ffi.from_buffer("char[]", tails.text) if tails.text else ffi.NULL,
+            "at": ffi.from_buffer("int64_t[]", tails.at), "count": len(tails.at) - 1})
     done = lib.dram_format_csv(ffi.from_buffer("dram_cmd[]", cmds), len(cmds), channel,
-                               ffi.from_buffer(buf), len(buf), used)
+                               c_names, ffi.from_buffer(buf), len(buf), used)
+    del keep
     return int(done), int(used[0])
 
 
 CSV_LINE_MAX = lib.DRAM_CSV_LINE_MAX
+CSV_SLOT_MAX = lib.DRAM_CSV_SLOT_MAX

@@ -26,6 +26,8 @@ from pimisa.dram.core import (
     CHUNK,
     CMD_NAMES,
     CSV_LINE_MAX,
+    CSV_SLOT_MAX,
+    NameTails,
     core_params,
     format_csv_lines,
     nominal_lengths,
@@ -62,14 +64,16 @@ class CsvWriter:
         self.size = 0
         self.lines = 0
         self.cut = False
-        self._buf = bytearray(CHUNK * CSV_LINE_MAX)
         header = CSV_HEADER
-        self._tails: list[bytes] | None = None
+        self._tails: NameTails | None = None
+        longest = 0
         if names is not None:
             header = header[:-1] + b"," + ",".join(NAME_COLUMNS).encode() + b"\n"
-            self._tails = [b",%d,%s,%s\n" % (i, p.encode(), csv_field(f))
-                           for i, (p, f) in enumerate(zip(names.pim, names.source,
-                                                          strict=True))]
+            self._tails = NameTails([b",%d,%s,%s\n" % (i, p.encode(), csv_field(f))
+                                     for i, (p, f) in enumerate(zip(names.pim, names.source,
+                                                                    strict=True))])
+            longest = CSV_SLOT_MAX + self._tails.longest
+        self._buf = bytearray(CHUNK * CSV_LINE_MAX + longest)  # one line always fits
         self._put((TraceHeader.of(arch).to_line() if arch else b"") + header)
 
     def _put(self, data: bytes | memoryview) -> None:
@@ -90,28 +94,16 @@ class CsvWriter:
         for channel in self.channels:
             pos = 0
             while pos < len(cmds) and not self.cut:
-                done, used = format_csv_lines(cmds[pos:], channel, self._buf)
-                text: bytes | memoryview = memoryview(self._buf)[:used]
+                names = None
                 if self._tails is not None and index is not None and slot is not None:
-                    text = self._named(bytes(text), index[pos:pos + done], slot[pos:pos + done])
-                self._put(text)
+                    names = (self._tails, index[pos:], slot[pos:])
+                done, used = format_csv_lines(cmds[pos:], channel, self._buf, names)
+                if not done:
+                    raise ValueError("a command of the trace has no owner record")
+                self._put(memoryview(self._buf)[:used])
                 if not self.cut:
                     self.lines += done
                 pos += done
-
-    def _named(self, text: bytes, index: np.ndarray, slot: np.ndarray) -> bytes:
-        """The C-formatted lines with the name columns appended."""
-        tails = self._tails
-        assert tails is not None
-        lines = text.split(b"\n")
-        lines.pop()
-        slots, which = np.unique(slot, return_inverse=True)  # few slots per chunk
-        heads = [b",%d" % s for s in slots.tolist()]
-        parts = [b""] * (3 * len(lines))
-        parts[0::3] = lines
-        parts[1::3] = [heads[j] for j in which.reshape(-1).tolist()]
-        parts[2::3] = [tails[i] for i in index.tolist()]
-        return b"".join(parts)
 
     def close(self) -> None:
         """Nothing to close in a CSV."""
