@@ -12,12 +12,13 @@ documented code-array shapes without copies.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from pimisa.errors import InputError
+from pimisa.mx.formats.bits import ABS_MASK, INF_BITS, tree_max
 from pimisa.mx.formats.registry import Format, check_direction, get_format
 
 CHUNK_ELEMENTS = 1 << 15  # elements per chunk: the temporaries stay in L2
@@ -90,11 +91,19 @@ def chunks(g_total: int, k: int, width: int) -> Iterator[tuple[slice, slice]]:
         yield slice(g0, g0 + step_g), slice(None)
 
 
-def check_header(
+def set_header(codes: object, kind: type[Format]) -> None:
+    """Resolve the fmt, direction and shape fields of a frozen codes dataclass in place, for
+    codes built by hand (e.g. from a kernel's outputs): a format name becomes its descriptor,
+    the shape a pair of ints. InputError when they do not fit `kind` codes."""
+    header = _check_header(codes.fmt, codes.direction, codes.shape, kind)  # type: ignore[attr-defined]
+    for name, value in zip(("fmt", "direction", "shape"), header, strict=True):
+        object.__setattr__(codes, name, value)
+
+
+def _check_header(
     fmt: str | Format, direction: str, shape: object, kind: type[Format]
 ) -> tuple[Format, str, tuple[int, int]]:
-    """The resolved (format, direction, shape) of a set of codes, for codes built by hand (e.g.
-    from a kernel's outputs): a format name becomes its descriptor, the shape a pair of ints."""
+    """The resolved (format, direction, shape) of a set of codes."""
     f = get_format(fmt)
     if not isinstance(f, kind):
         raise InputError(f"format {f.name} does not fit {kind.__name__} codes")
@@ -106,3 +115,31 @@ def check_header(
     if rows < 0 or cols < 0:
         raise InputError(f"shape must not be negative, got {shape!r}")
     return f, direction, (rows, cols)
+
+
+def check_arrays(fields: Iterable[tuple[str, ArrayLike, tuple[int, int], int]]) -> None:
+    """InputError unless each (name, array, shape, top) is an integer array of that shape with
+    values in [0, top]."""
+    for name, arr, shape, top in fields:
+        arr = np.asarray(arr)
+        if arr.shape != shape or arr.dtype.kind not in "iu":
+            raise InputError(
+                f"{name} must be an integer array of shape {shape}, got {arr.dtype} {arr.shape}"
+            )
+        if arr.size and (arr.min() < 0 or arr.max() > top):
+            raise InputError(f"{name} values must lie in [0, {top}]")
+
+
+def clear_bad_blocks(
+    bits: np.ndarray, levels: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(bits, |bits|, block maxima of |bits|, NaN/Inf block mask) of a (g, 2**levels, w) chunk
+    of float32 bits: a block holding a NaN or Inf is zeroed, the mask is None when none does."""
+    a = bits & ABS_MASK
+    top = tree_max(a, levels)
+    bad = top >= INF_BITS
+    if not bad.any():
+        return bits, a, top, None
+    bits = np.where(bad, 0, bits)
+    a = bits & ABS_MASK
+    return bits, a, tree_max(a, levels), bad

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pimisa.errors import InputError
-from pimisa.mx.formats.bits import ABS_MASK, INF_BITS, SIGN_MASK, pow2, tree_max
+from pimisa.mx.formats.bits import SIGN_MASK, pow2
 from pimisa.mx.formats.blocks import (
     blocked,
-    check_header,
+    check_arrays,
     chunks,
+    clear_bad_blocks,
     pad,
     padded_shape,
     per_block,
+    set_header,
 )
 from pimisa.mx.formats.registry import OcpFormat
 
@@ -52,9 +53,7 @@ class OcpCodes:
     scale: np.ndarray
 
     def __post_init__(self) -> None:
-        header = check_header(self.fmt, self.direction, self.shape, OcpFormat)
-        for name, value in zip(("fmt", "direction", "shape"), header, strict=True):
-            object.__setattr__(self, name, value)
+        set_header(self, OcpFormat)
 
 
 def _quantize_chunk(
@@ -65,15 +64,7 @@ def _quantize_chunk(
     Returns the bits (zeroed in NaN/Inf blocks), the unsaturated magnitudes q / ulp as float32,
     the exponent field of each element's ulp (pe + 127), the scale codes (g, 1, w) and the
     NaN/Inf block mask (g, 1, w) or None when the chunk has none."""
-    a = bits & ABS_MASK
-    top = tree_max(a, 5)
-    bad = top >= INF_BITS
-    if bad.any():
-        bits = np.where(bad, 0, bits)
-        a = bits & ABS_MASK
-        top = tree_max(a, 5)
-    else:
-        bad = None
+    bits, a, top, bad = clear_bad_blocks(bits, 5)
     scale = np.maximum((top >> 23) - fmt.emax_elem, 0)
     p = a.view(np.float32) * pow2(254 - scale)  # |v| / X
     pe = np.maximum(p.view(np.int32) >> 23, fmt.emin + 127)
@@ -131,17 +122,10 @@ def _check(enc: OcpCodes) -> tuple[int, int]:
     k = enc.fmt.block_size
     rows, cols = padded = padded_shape(enc.shape, k, enc.direction)
     scale_shape = (rows, cols // k) if enc.direction == "row" else (rows // k, cols)
-    for name, arr, shape, top in (
+    check_arrays((
         ("codes", enc.codes, padded, (1 << enc.fmt.element_bits) - 1),
         ("scale", enc.scale, scale_shape, 255),
-    ):
-        arr = np.asarray(arr)
-        if arr.shape != shape or arr.dtype.kind not in "iu":
-            raise InputError(
-                f"{name} must be an integer array of shape {shape}, got {arr.dtype} {arr.shape}"
-            )
-        if arr.size and (arr.min() < 0 or arr.max() > top):
-            raise InputError(f"{name} values must lie in [0, {top}]")
+    ))
     return padded
 
 

@@ -14,23 +14,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pimisa.errors import InputError
 from pimisa.mx.formats.bits import (
-    ABS_MASK,
     INF_BITS,
     MIN_NORMAL_BITS,
     SIGN_MASK,
     pair_expand,
     pow2,
-    tree_max,
 )
 from pimisa.mx.formats.blocks import (
     blocked,
-    check_header,
+    check_arrays,
     chunks,
+    clear_bad_blocks,
     pad,
     padded_shape,
     per_block,
+    set_header,
 )
 from pimisa.mx.formats.registry import SharedMicroFormat
 
@@ -61,9 +60,7 @@ class SharedMicroCodes:
     micro_exp: np.ndarray
 
     def __post_init__(self) -> None:
-        header = check_header(self.fmt, self.direction, self.shape, SharedMicroFormat)
-        for name, value in zip(("fmt", "direction", "shape"), header, strict=True):
-            object.__setattr__(self, name, value)
+        set_header(self, SharedMicroFormat)
 
     @property
     def signed_m(self) -> np.ndarray:
@@ -81,15 +78,7 @@ def _quantize_chunk(
     Returns the bits (zeroed in NaN/Inf blocks), the magnitudes M as float32 (g, 8, 2, w), the
     shared exponents E (g, 1, w), the micro-exponents d (g, 8, w) and the NaN/Inf block mask
     (g, 1, w) or None when the chunk has none."""
-    a = bits & ABS_MASK
-    top = tree_max(a, 4)
-    bad = top >= INF_BITS
-    if bad.any():
-        bits = np.where(bad, 0, bits)
-        a = bits & ABS_MASK
-        top = tree_max(a, 4)
-    else:
-        bad = None
+    bits, a, top, bad = clear_bad_blocks(bits, 4)
     pair = np.maximum(a[:, 0::2], a[:, 1::2])
     e_bits = top & INF_BITS
     d = (pair < e_bits).astype(np.int32)  # both exponents of the pair below E
@@ -161,18 +150,11 @@ def _check(enc: SharedMicroCodes) -> tuple[int, int]:
     rows, cols = padded = padded_shape(enc.shape, k, enc.direction)
     div = (1, k) if enc.direction == "row" else (k, 1)
     pairs = (1, 2) if enc.direction == "row" else (2, 1)
-    for name, arr, shape, top in (
+    check_arrays((
         ("codes", enc.codes, padded, (2 << m) - 1),
         ("shared_exp", enc.shared_exp, (rows // div[0], cols // div[1]), 255),
         ("micro_exp", enc.micro_exp, (rows // pairs[0], cols // pairs[1]), 1),
-    ):
-        arr = np.asarray(arr)
-        if arr.shape != shape or arr.dtype.kind not in "iu":
-            raise InputError(
-                f"{name} must be an integer array of shape {shape}, got {arr.dtype} {arr.shape}"
-            )
-        if arr.size and (arr.min() < 0 or arr.max() > top):
-            raise InputError(f"{name} values must lie in [0, {top}]")
+    ))
     return padded
 
 
