@@ -26,6 +26,7 @@ elements at its index and the st that wrote its word.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -363,11 +364,23 @@ def writes_packed(program: Program) -> bool:
 
 
 class KernelMismatch(AssertionError):
-    """Raised inside the hypothesis test so that hypothesis shrinks the failing tensor."""
+    """Raised inside the hypothesis test so that hypothesis shrinks the failing inputs."""
 
-    def __init__(self, mismatch: Mismatch) -> None:
+    def __init__(self, mismatch: Mismatch | OutputMismatch) -> None:
         super().__init__(mismatch.render())
         self.mismatch = mismatch
+
+
+def first_mismatch(check: Callable[[], None], seed: int | None
+                   ) -> Mismatch | OutputMismatch | None:
+    """Run a campaign (a hypothesis test raising KernelMismatch), seeded when `seed` is given;
+    the shrunk mismatch it found, or None."""
+    test = hypothesis_seed(seed)(check) if seed is not None else check
+    try:
+        test()
+    except KernelMismatch as exc:
+        return exc.mismatch
+    return None
 
 
 @dataclass
@@ -402,12 +415,8 @@ def fuzz_kernel(program: Program, fmt: str, direction: str, arch: Arch,
         if mismatch is not None:
             raise KernelMismatch(mismatch)
 
-    test = hypothesis_seed(seed)(check) if seed is not None else check
-    try:
-        test()
-    except KernelMismatch as exc:
-        return FuzzReport(count, exc.mismatch)
-    return FuzzReport(count, None)
+    mismatch = first_mismatch(check, seed)
+    return FuzzReport(count, mismatch)
 
 
 # ---- any kernel against any reference ----
@@ -526,14 +535,6 @@ def describe_output_mismatch(program: Program, geometry: Geometry,
                           _text(have[index], is_float), elements, found, shapes)
 
 
-class OutputFailure(AssertionError):
-    """Raised inside the hypothesis test so that hypothesis shrinks the failing inputs."""
-
-    def __init__(self, mismatch: OutputMismatch) -> None:
-        super().__init__(mismatch.render())
-        self.mismatch = mismatch
-
-
 def check_outputs(program: Program, arch: Arch, inputs: dict[str, np.ndarray],
                   reference: LoadedReference,
                   backend: Backend | str | None = None) -> OutputMismatch | None:
@@ -586,11 +587,7 @@ def fuzz(program: Program, arch: Arch, reference: LoadedReference,
         count += 1
         mismatch = check_outputs(program, arch, inputs, reference, backend)
         if mismatch is not None:
-            raise OutputFailure(mismatch)
+            raise KernelMismatch(mismatch)
 
-    test = hypothesis_seed(seed)(check) if seed is not None else check
-    try:
-        test()
-    except OutputFailure as exc:
-        return FuzzReport(count, exc.mismatch)
-    return FuzzReport(count, None)
+    mismatch = first_mismatch(check, seed)
+    return FuzzReport(count, mismatch)
